@@ -1,0 +1,1 @@
+"""OpenAI Events API connector: Tealium data in, OpenAI conversion events out."""

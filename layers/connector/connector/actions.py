@@ -1,0 +1,190 @@
+"""The actions document: one entry per Tealium-style action, checked whole at load.
+
+A wrong document fails before any event is taken, with a message naming the action and
+the field (`actions.purchase.event_type: ...`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connector import wire
+from connector.errors import ConfigError
+
+DELIVERY_MODES = ("realtime", "batched")
+#: OpenAI keys start like this; an override holding one is a leak waiting to happen.
+PLAIN_KEY_PREFIXES = ("sk-", "Bearer ")
+
+#: Every parameter of the setup guide an action can map, by the guide's name.
+MAPPABLE_FIELDS = frozenset(
+    {
+        # Event Data
+        "id", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out",
+        # User Data: both hash columns of each hashable field, then the plain ones
+        *wire.HASHED_USER_LISTS,
+        *(f"{name}_sha256" for name in wire.HASHED_USER_LISTS),
+        "external_id_raw", "ip_address", "user_agent",
+        # E-Commerce (plan_id for plan_enrollment and custom events)
+        "amount", "currency", "plan_id",
+    }
+)
+
+ACTION_KEYS = frozenset(
+    {
+        "delivery", "event_type", "custom_event_name", "action_source", "disable_automapping",
+        "debug", "pixel_id", "api_key_secret_id", "mappings",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Events sharing a route can share a request: the packing group key."""
+
+    pixel_id: str
+    api_key_secret_id: str
+    validate_only: bool
+    base_url: str
+
+
+@dataclass(frozen=True)
+class ActionConfig:
+    name: str
+    delivery: str
+    event_type: str
+    custom_event_name: str | None = None
+    action_source: str | None = None
+    disable_automapping: bool = False
+    debug: bool = False
+    pixel_id: str | None = None
+    api_key_secret_id: str | None = None
+    mappings: Mapping[str, str] = field(default_factory=dict)
+
+    def spec(self, default_action_source: str, geo_format: str) -> wire.EventSpec:
+        return wire.EventSpec(
+            self.event_type, self.custom_event_name, self.action_source, default_action_source, geo_format
+        )
+
+    def route(self, pixel_id: str | None, api_key_secret_id: str | None, base_url: str) -> Route:
+        return Route(
+            self.pixel_id or pixel_id or "",
+            self.api_key_secret_id or api_key_secret_id or "",
+            self.debug,
+            base_url,
+        )
+
+
+def load_actions(path: str | Path) -> dict[str, ActionConfig]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"ACTIONS_CONFIG: cannot read {path}: {err.strerror}") from None
+    return parse_actions(text)
+
+
+def parse_actions(text: str) -> dict[str, ActionConfig]:
+    try:
+        document = json.loads(text)
+    except ValueError as err:
+        raise ConfigError(f"actions document: not valid JSON ({err})") from None
+    if not isinstance(document, dict) or set(document) != {"actions"} or not isinstance(document["actions"], dict):
+        raise ConfigError('actions document: must be {"actions": {"<name>": {...}}} and nothing else')
+    if not document["actions"]:
+        raise ConfigError("actions document: defines no action")
+    return {name: _parse_action(name, entry) for name, entry in document["actions"].items()}
+
+
+def _parse_action(name: str, entry: object) -> ActionConfig:
+    where = f"actions.{name}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be an object")
+    unknown = sorted(set(entry) - ACTION_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(ACTION_KEYS))})")
+
+    delivery = _choice(entry, "delivery", DELIVERY_MODES, where, required=True)
+    event_type = _event_type(entry.get("event_type"), where)
+    custom_event_name = _custom_event_name(entry.get("custom_event_name"), event_type, where)
+    return ActionConfig(
+        name=name,
+        delivery=delivery,
+        event_type=event_type,
+        custom_event_name=custom_event_name,
+        action_source=_choice(entry, "action_source", wire.ACTION_SOURCES, where),
+        disable_automapping=_flag(entry, "disable_automapping", where),
+        debug=_flag(entry, "debug", where),
+        pixel_id=_text(entry, "pixel_id", where),
+        api_key_secret_id=_secret_reference(entry, where),
+        mappings=_mappings(entry.get("mappings"), where),
+    )
+
+
+def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, required: bool = False) -> str | None:
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if value not in allowed:
+        raise ConfigError(f"{where}.{key}: must be one of {', '.join(allowed)}")
+    return value
+
+
+def _event_type(value: object, where: str) -> str:
+    # The guide's display names ("Order Created") are accepted as well as the wire names.
+    if isinstance(value, str):
+        value = value.strip().lower().replace(" ", "_")
+    if value not in wire.EVENT_TYPES:
+        raise ConfigError(f"{where}.event_type: must be one of {', '.join(sorted(wire.EVENT_TYPES))}")
+    return value
+
+
+def _custom_event_name(value: object, event_type: str, where: str) -> str | None:
+    if event_type != "custom":
+        return None  # the guide: ignored for all other event types
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.custom_event_name: is required when event_type is custom")
+    if not wire.CUSTOM_EVENT_NAME.fullmatch(value):
+        raise ConfigError(
+            f"{where}.custom_event_name: must be 1-64 letters, digits, _ or -, starting and ending "
+            "with a letter or digit"
+        )
+    if value in wire.EVENT_TYPES:
+        raise ConfigError(f"{where}.custom_event_name: must not be a standard event name")
+    return value
+
+
+def _flag(entry: dict, key: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: must be true or false")
+    return value
+
+
+def _text(entry: dict, key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(f"{where}.{key}: must be a non-empty string or null")
+    return value
+
+
+def _secret_reference(entry: dict, where: str) -> str | None:
+    value = _text(entry, "api_key_secret_id", where)
+    if value and value.startswith(PLAIN_KEY_PREFIXES):
+        # The message names the field only: the value may be a live key.
+        raise ConfigError(f"{where}.api_key_secret_id: must name a Secrets Manager secret, not hold the key itself")
+    return value
+
+
+def _mappings(value: object, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.mappings: must be an object of field -> Tealium attribute")
+    for key, attribute in value.items():
+        if key not in MAPPABLE_FIELDS:
+            raise ConfigError(f"{where}.mappings.{key}: unknown field (allowed: {', '.join(sorted(MAPPABLE_FIELDS))})")
+        if not isinstance(attribute, str) or not attribute.strip():
+            raise ConfigError(f"{where}.mappings.{key}: must name a Tealium attribute or a dotted path")
+    return {key: attribute.strip() for key, attribute in value.items() if attribute is not None}

@@ -1,0 +1,74 @@
+"""Reading loosely typed Tealium values: booleans sent as "1"/"0", times in any epoch unit."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from connector.errors import InvalidValue
+
+TRUE_TEXT = frozenset({"1", "true", "yes", "y", "on"})
+FALSE_TEXT = frozenset({"0", "false", "no", "n", "off", ""})
+
+#: Epoch values below these magnitudes are seconds, milliseconds, microseconds; above, nanoseconds.
+#: 1e11 s is the year 5138 and 1e11 ms is 1973, so the two cannot be confused for real events.
+SECONDS_BELOW = 1e11
+MILLISECONDS_BELOW = 1e14
+MICROSECONDS_BELOW = 1e17
+
+
+def parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in TRUE_TEXT:
+            return True
+        if text in FALSE_TEXT:
+            return False
+    raise InvalidValue('must be a boolean (true/false, "1"/"0")')
+
+
+def parse_epoch_ms(raw: object) -> int:
+    """Epoch seconds, milliseconds, micro- or nanoseconds (told apart by magnitude), or ISO 8601."""
+    if isinstance(raw, bool):
+        raise InvalidValue("must be an epoch time or an ISO 8601 date-time")
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            raw = float(text)
+        except ValueError:
+            return _parse_iso8601_ms(text)
+    if not isinstance(raw, int | float) or not math.isfinite(raw) or raw <= 0:
+        raise InvalidValue("must be a positive epoch time or an ISO 8601 date-time")
+    if raw < SECONDS_BELOW:
+        return round(raw * 1000)
+    if raw < MILLISECONDS_BELOW:
+        return round(raw)
+    if raw < MICROSECONDS_BELOW:
+        return round(raw / 1000)
+    return round(raw / 1_000_000)
+
+
+def _parse_iso8601_ms(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue("must be an epoch time or an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise InvalidValue("an ISO 8601 date-time needs a time zone (e.g. Z)")
+    return round(moment.timestamp() * 1000)
+
+
+def parse_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise InvalidValue("must be an integer")
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and raw.strip().isascii():
+        return int(raw.strip())
+    if isinstance(raw, int):
+        return raw
+    raise InvalidValue("must be an integer")

@@ -1,0 +1,79 @@
+"""Connector settings, read once from the environment the template sets."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from connector import wire
+from connector.errors import ConfigError
+
+#: How long a fetched API key is reused before Secrets Manager is asked again (rotation bound).
+DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Settings:
+    pixel_id: str | None
+    default_action_source: str = "web"
+    base_url: str = wire.DEFAULT_BASE_URL
+    api_key_secret_id: str | None = None
+    queue_url: str | None = None
+    dead_letter_queue_url: str | None = None
+    actions_config: str | None = None
+    geo_format: str = "plain"
+    api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        default_action_source = get("DEFAULT_ACTION_SOURCE") or "web"
+        if default_action_source not in wire.ACTION_SOURCES:
+            raise ConfigError(f"DEFAULT_ACTION_SOURCE: must be one of {', '.join(wire.ACTION_SOURCES)}")
+        geo_format = get("GEO_FORMAT") or "plain"
+        if geo_format not in wire.GEO_FORMATS:
+            raise ConfigError(f"GEO_FORMAT: must be one of {', '.join(wire.GEO_FORMATS)}")
+        max_age = get("API_KEY_MAX_AGE_SECONDS") or str(DEFAULT_API_KEY_MAX_AGE_SECONDS)
+        if not max_age.isdigit() or not 1 <= int(max_age) <= 3600:
+            raise ConfigError("API_KEY_MAX_AGE_SECONDS: must be a whole number of seconds from 1 to 3600")
+        return cls(
+            pixel_id=get("PIXEL_ID"),
+            default_action_source=default_action_source,
+            base_url=check_base_url(get("BASE_URL") or wire.DEFAULT_BASE_URL),
+            api_key_secret_id=get("API_KEY_SECRET_ID"),
+            queue_url=get("QUEUE_URL"),
+            dead_letter_queue_url=get("DEAD_LETTER_QUEUE_URL"),
+            actions_config=get("ACTIONS_CONFIG"),
+            geo_format=geo_format,
+            api_key_max_age_seconds=int(max_age),
+        )
+
+
+def check_base_url(url: str, name: str = "BASE_URL") -> str:
+    """https only: the key travels in a header. Plain http is allowed for a loopback stand-in."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConfigError(f"{name}: must be an https URL") from None
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url.rstrip("/")
+    raise ConfigError(f"{name}: must be an https URL (http is allowed only for a loopback address)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,395 @@
+"""OpenAI Events API wire format: the only module that spells OpenAI's field names and limits.
+
+A change at OpenAI (a field, a limit, an error shape) is a change to this file alone.
+`build_event` turns mapped values (keyed by the setup guide's parameter names) into one
+wire event, or into errors that name the field and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+from connector import coerce, money, normalize
+from connector.errors import InvalidValue
+
+#: OpenAI accepts at most this many events per request.
+MAX_EVENTS_PER_REQUEST = 1000
+#: OpenAI's request cap is "1 MB"; the decimal reading keeps us under either reading.
+MAX_REQUEST_BYTES = 1_000_000
+#: An event may be at most this old when it is sent...
+MAX_EVENT_AGE_MS = 7 * 24 * 3600 * 1000
+#: ...and at most this far in the future.
+MAX_EVENT_LEAD_MS = 10 * 60 * 1000
+#: OpenAI uses the first three valid values of each user list.
+MAX_USER_LIST_VALUES = 3
+MAX_ID_CHARS = 512
+MAX_URL_CHARS = 8192
+MAX_TEXT_CHARS = 1024
+
+DEFAULT_BASE_URL = "https://bzr.openai.com"
+EVENTS_PATH = "/v1/events"
+
+#: Event type -> the `data.type` it carries.
+EVENT_DATA_TYPES: dict[str, str] = {
+    "page_viewed": "contents",
+    "contents_viewed": "contents",
+    "items_added": "contents",
+    "checkout_started": "contents",
+    "order_created": "contents",
+    "lead_created": "customer_action",
+    "registration_completed": "customer_action",
+    "appointment_scheduled": "customer_action",
+    "app_installed": "customer_action",
+    "app_opened": "customer_action",
+    "subscription_created": "plan_enrollment",
+    "trial_started": "plan_enrollment",
+    "custom": "custom",
+}
+EVENT_TYPES = frozenset(EVENT_DATA_TYPES)
+#: Events OpenAI takes from apps only.
+MOBILE_APP_ONLY = frozenset({"app_installed", "app_opened"})
+#: The `data` fields each data type accepts besides `type`.
+DATA_FIELDS: dict[str, tuple[str, ...]] = {
+    "contents": ("amount", "currency", "contents"),
+    "customer_action": ("amount", "currency"),
+    "plan_enrollment": ("plan_id", "amount", "currency", "contents"),
+    "custom": ("plan_id", "amount", "currency", "contents"),
+}
+ACTION_SOURCES = ("web", "mobile_app", "offline", "physical_store", "phone_call", "email", "other")
+CUSTOM_EVENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?")
+GEO_FORMATS = ("plain", "sha256")
+
+#: Hashable user field (the guide's name) -> OpenAI's hashed list.
+HASHED_USER_LISTS: dict[str, str] = {
+    "email": "emails_sha256",
+    "phone": "phone_numbers_sha256",
+    "external_id": "external_ids_sha256",
+    "country": "countries_sha256",
+    "city": "cities_sha256",
+    "zip": "postal_codes_sha256",
+}
+#: Geo fields OpenAI also takes in plain text (the default GEO_FORMAT).
+PLAIN_USER_LISTS: dict[str, str] = {"country": "countries", "city": "cities", "zip": "postal_codes"}
+#: Single-valued user fields -> OpenAI's name.
+USER_SCALARS: dict[str, str] = {
+    "external_id_raw": "external_id",
+    "ip_address": "ip_address",
+    "user_agent": "user_agent",
+}
+#: A content item's fields in OpenAI's order.
+CONTENT_ITEM_FIELDS = ("id", "name", "content_type", "quantity", "amount", "currency", "group_id")
+
+ERROR_PARAM = re.compile(r"events\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A field and what is wrong with it; never the value itself."""
+
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What an action fixes about every event it sends."""
+
+    event_type: str
+    custom_event_name: str | None = None
+    action_source: str | None = None
+    default_action_source: str = "web"
+    geo_format: str = "plain"
+
+
+@dataclass
+class BuiltEvent:
+    event: dict[str, object] | None
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+class _Builder:
+    """Collects one event's errors and warnings while its fields are read."""
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        self.values = values
+        self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
+
+    def read(self, key: str, field_name: str, parse, *, required: bool = False, drop_only: bool = False):
+        raw = self.values.get(key)
+        if raw is None or raw == "":
+            if required:
+                self.errors.append(Issue(field_name, "is required"))
+            return None
+        try:
+            return parse(raw)
+        except InvalidValue as problem:
+            (self.warnings if drop_only else self.errors).append(Issue(field_name, str(problem)))
+            return None
+
+
+def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> BuiltEvent:
+    """Mapped values (the guide's parameter names) -> one wire event, or the reasons it cannot be."""
+    b = _Builder(values)
+    event: dict[str, object] = {}
+    event["id"] = b.read("id", "id", _parse_event_id, required=True)
+    event["type"] = spec.event_type
+    if spec.event_type == "custom":
+        event["custom_event_name"] = spec.custom_event_name
+    timestamp_ms = b.read("timestamp_ms", "timestamp_ms", coerce.parse_epoch_ms, required=True)
+    if timestamp_ms is not None:
+        problem = timestamp_window_problem(timestamp_ms, now_ms)
+        if problem:
+            b.errors.append(Issue("timestamp_ms", problem))
+    event["timestamp_ms"] = timestamp_ms
+    event["oppref"] = b.read("oppref", "oppref", _parse_opaque)
+
+    mapped_source = b.read("action_source", "action_source", _parse_action_source)
+    action_source = mapped_source or spec.action_source or spec.default_action_source
+    is_web = action_source == "web"
+    event["source_url"] = b.read("source_url", "source_url", _parse_url, required=is_web, drop_only=not is_web)
+    event["action_source"] = action_source
+    if spec.event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
+        b.errors.append(Issue("action_source", f"{spec.event_type} is accepted from mobile_app only"))
+    event["opt_out"] = b.read("opt_out", "opt_out", coerce.parse_bool)
+    user = _build_user(b, spec.geo_format)
+    if user:
+        event["user"] = user
+    event["data"] = _build_data(b, spec.event_type)
+
+    if b.errors:
+        return BuiltEvent(None, b.errors, b.warnings)
+    return BuiltEvent({k: v for k, v in event.items() if v is not None}, [], b.warnings)
+
+
+def timestamp_window_problem(timestamp_ms: int, now_ms: int) -> str | None:
+    """OpenAI takes events from the last 7 days up to 10 minutes ahead, judged at send time."""
+    if timestamp_ms < now_ms - MAX_EVENT_AGE_MS:
+        return "is more than 7 days in the past"
+    if timestamp_ms > now_ms + MAX_EVENT_LEAD_MS:
+        return "is more than 10 minutes in the future"
+    return None
+
+
+def _parse_event_id(raw: object) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise InvalidValue("must be a string")
+    event_id = str(raw).strip()
+    if not event_id:
+        raise InvalidValue("is empty")
+    if len(event_id) > MAX_ID_CHARS:
+        raise InvalidValue(f"must be at most {MAX_ID_CHARS} characters")
+    return event_id
+
+
+def _parse_opaque(raw: object) -> str:
+    # oppref is OpenAI's opaque identifier: passed through byte for byte.
+    if not isinstance(raw, str):
+        raise InvalidValue("must be a string")
+    if len(raw) > MAX_URL_CHARS:
+        raise InvalidValue(f"must be at most {MAX_URL_CHARS} characters")
+    return raw
+
+
+def _parse_action_source(raw: object) -> str:
+    if not isinstance(raw, str) or raw.strip().lower() not in ACTION_SOURCES:
+        raise InvalidValue(f"must be one of {', '.join(ACTION_SOURCES)}")
+    return raw.strip().lower()
+
+
+def _parse_url(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValue("must be an absolute http(s) URL")
+    url = raw.strip()
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidValue(f"must be at most {MAX_URL_CHARS} characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidValue("must be an absolute http(s) URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidValue("must be an absolute http(s) URL")
+    return url
+
+
+def _parse_text(raw: object) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise InvalidValue("must be a string")
+    text = str(raw).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidValue(f"must be at most {MAX_TEXT_CHARS} characters")
+    return text
+
+
+def _as_list(raw: object) -> list[object]:
+    if raw is None or raw == "":
+        return []
+    return list(raw) if isinstance(raw, list | tuple) else [raw]
+
+
+def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) -> None:
+    if value in target:
+        return
+    if len(target) >= MAX_USER_LIST_VALUES:
+        b.warnings.append(Issue(f"user.{wire_name}", f"only the first {MAX_USER_LIST_VALUES} distinct values are sent"))
+        return
+    target.append(value)
+
+
+def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
+    lists: dict[str, list[str]] = {}
+    for name, hashed_list in HASHED_USER_LISTS.items():
+        plain_list = PLAIN_USER_LISTS.get(name) if geo_format == "plain" else None
+        for raw in _as_list(b.values.get(name)):
+            try:
+                if plain_list:
+                    value, target = normalize.normalize_plain(name, raw), plain_list
+                else:
+                    value, target = normalize.hash_identifier(name, raw), hashed_list
+            except InvalidValue as problem:
+                b.warnings.append(Issue(f"user.{name}", str(problem)))
+                continue
+            _add_distinct(b, lists.setdefault(target, []), target, value)
+        for raw in _as_list(b.values.get(f"{name}_sha256")):
+            try:
+                value = normalize.check_prehashed(raw)
+            except InvalidValue as problem:
+                b.warnings.append(Issue(f"user.{name}_sha256", str(problem)))
+                continue
+            _add_distinct(b, lists.setdefault(hashed_list, []), hashed_list, value)
+    user: dict[str, object] = {k: v for k, v in lists.items() if v}
+    for name, wire_name in USER_SCALARS.items():
+        value = b.read(name, f"user.{name}", lambda raw, n=name: normalize.normalize_plain(n, raw), drop_only=True)
+        if value is not None:
+            user[wire_name] = value
+    return user
+
+
+def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
+    data_type = EVENT_DATA_TYPES[event_type]
+    accepted = DATA_FIELDS[data_type]
+    currency = b.read("currency", "data.currency", money.normalize_currency)
+    amount = b.read("amount", "data.amount", money.parse_minor_units)
+    major = b.values.get("amount_major")
+    if amount is None and currency and major not in (None, ""):
+        amount = b.read("amount_major", "data.amount", lambda raw: money.major_to_minor(raw, currency))
+    wants_currency = amount is not None or major not in (None, "")
+    if wants_currency and currency is None and not any(i.field == "data.currency" for i in b.errors):
+        b.errors.append(Issue("data.currency", "is required when an amount is given"))
+    candidates: dict[str, object] = {
+        "amount": amount,
+        "currency": currency,
+        "plan_id": b.read("plan_id", "data.plan_id", _parse_text),
+        "contents": _build_contents(b, currency) if b.values.get("contents") else None,
+    }
+    data: dict[str, object] = {"type": data_type}
+    for name, value in candidates.items():
+        if value is None or value == []:
+            continue
+        if name in accepted:
+            data[name] = value
+        else:
+            b.warnings.append(Issue(f"data.{name}", f"dropped: {event_type} accepts only {', '.join(accepted)}"))
+    return data
+
+
+def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
+    contents = []
+    for position, item in enumerate(_as_list(b.values.get("contents"))):
+        prefix = f"data.contents[{position}]"
+        if not isinstance(item, Mapping):
+            b.errors.append(Issue(prefix, "must be an object"))
+            continue
+        wire_item: dict[str, object] = {}
+        for name in ("id", "name", "content_type", "group_id"):
+            value = _read_item(b, item, name, f"{prefix}.{name}", _parse_text)
+            if value:
+                wire_item[name] = value
+        quantity = _read_item(b, item, "quantity", f"{prefix}.quantity", coerce.parse_int)
+        if quantity is not None:
+            wire_item["quantity"] = quantity
+        if item.get("price_major") not in (None, ""):
+            if currency is None:
+                b.errors.append(Issue(f"{prefix}.amount", "needs data.currency to convert a price"))
+            else:
+                price = _read_item(b, item, "price_major", f"{prefix}.amount",
+                                   lambda raw: money.major_to_minor(raw, currency))
+                if price is not None:
+                    wire_item["amount"] = price
+                    wire_item["currency"] = currency
+        contents.append(wire_item)
+    return contents
+
+
+def _read_item(b: _Builder, item: Mapping[str, object], key: str, field_name: str, parse):
+    raw = item.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse(raw)
+    except InvalidValue as problem:
+        b.errors.append(Issue(field_name, str(problem)))
+        return None
+
+
+# ---- requests and responses ------------------------------------------------------------
+
+
+def encode_event(event: Mapping[str, object]) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _body_prefix(validate_only: bool) -> bytes:
+    return b'{"validate_only":' + (b"true" if validate_only else b"false") + b',"events":['
+
+
+BODY_SUFFIX = b"]}"
+
+
+def request_overhead(validate_only: bool) -> int:
+    """Bytes of a request body besides its events and the commas between them."""
+    return len(_body_prefix(validate_only)) + len(BODY_SUFFIX)
+
+
+def request_body(encoded_events: Sequence[bytes], validate_only: bool) -> bytes:
+    return _body_prefix(validate_only) + b",".join(encoded_events) + BODY_SUFFIX
+
+
+def request_url(base_url: str, pixel_id: str) -> str:
+    return f"{base_url.rstrip('/')}{EVENTS_PATH}?pid={quote(pixel_id, safe='')}"
+
+
+def request_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    message: str
+    event_index: int | None
+
+
+def read_error(body: bytes) -> ErrorDetail:
+    """OpenAI's error body: {"error": {"message", "param": "events[1]", "errors": [...]}}."""
+    try:
+        error = json.loads(body)["error"]
+        message = str(error.get("message") or "rejected by OpenAI")
+        params = [error.get("param")] + [e.get("param") for e in error.get("errors") or [] if isinstance(e, dict)]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ErrorDetail("rejected by OpenAI (no error body)", None)
+    for param in params:
+        match = ERROR_PARAM.match(param) if isinstance(param, str) else None
+        if match:
+            return ErrorDetail(message, int(match.group(1)))
+    return ErrorDetail(message, None)
