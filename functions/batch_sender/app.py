@@ -1,5 +1,36 @@
-"""Placeholder handler; the real one replaces this file."""
+"""SQS batch -> the batch sender -> `batchItemFailures` for exactly the records to retry."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from connector.batch import Record
+from connector.observability import record_counts, record_vendor_stats
+from connector.runtime import build_batch_service
+
+#: Seconds kept back from the function timeout for dead-lettering and the answer.
+RESERVE_SECONDS = 15
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
+tracer = Tracer()
+service = build_batch_service()
 
 
-def lambda_handler(event, context):
-    ...
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    records = [
+        Record(r.message_id, r.body, int(r.attributes.approximate_receive_count or 1)) for r in SQSEvent(event).records
+    ]
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
+    before = service.sender.stats.snapshot()
+    report = service.handle(records, deadline)
+    record_counts(metrics, report.counts, received=len(records))
+    record_vendor_stats(metrics, before, service.sender.stats)
+    logger.info("batch done", extra={"records": len(records), **report.counts})
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_message_ids]}

@@ -1,5 +1,51 @@
-"""Placeholder handler; the real one replaces this file."""
+"""API Gateway `POST /actions/{action}` -> the ingest service -> one result per event."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from connector.observability import record_counts, record_vendor_stats
+from connector.runtime import build_ingest_service
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
+tracer = Tracer()
+app = APIGatewayRestResolver()
+service = build_ingest_service(default_actions=Path(__file__).with_name("actions.json"))
 
 
-def lambda_handler(event, context):
-    ...
+@app.post("/actions/<action>")
+@tracer.capture_method(capture_response=False)  # responses name events; keep them out of traces
+def ingest(action: str) -> Response:
+    request = app.current_event
+    before = service.sender.stats.snapshot()
+    answer = service.handle(
+        action,
+        request.decoded_body,
+        request.headers.get("content-type") or request.headers.get("Content-Type"),
+        request.query_string_parameters,
+    )
+    record_counts(metrics, answer.counts, received=answer.counts.total())
+    record_vendor_stats(metrics, before, service.sender.stats)
+    logger.info("ingest done", extra={"action": action, "status_code": answer.status_code, **answer.counts})
+    return Response(answer.status_code, content_types.APPLICATION_JSON, json.dumps(answer.body))
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    # The type only: a message or traceback could quote the payload.
+    logger.error("unexpected error", extra={"error_type": type(error).__name__})
+    body = {"errors": [{"field": "request", "reason": "internal error; sending it again is safe"}], "results": []}
+    return Response(500, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -22,20 +22,36 @@ PLAIN_KEY_PREFIXES = ("sk-", "Bearer ")
 MAPPABLE_FIELDS = frozenset(
     {
         # Event Data
-        "id", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out",
+        "id",
+        "timestamp_ms",
+        "oppref",
+        "source_url",
+        "action_source",
+        "opt_out",
         # User Data: both hash columns of each hashable field, then the plain ones
         *wire.HASHED_USER_LISTS,
         *(f"{name}_sha256" for name in wire.HASHED_USER_LISTS),
-        "external_id_raw", "ip_address", "user_agent",
+        "external_id_raw",
+        "ip_address",
+        "user_agent",
         # E-Commerce (plan_id for plan_enrollment and custom events)
-        "amount", "currency", "plan_id",
+        "amount",
+        "currency",
+        "plan_id",
     }
 )
 
 ACTION_KEYS = frozenset(
     {
-        "delivery", "event_type", "custom_event_name", "action_source", "disable_automapping",
-        "debug", "pixel_id", "api_key_secret_id", "mappings",
+        "delivery",
+        "event_type",
+        "custom_event_name",
+        "action_source",
+        "disable_automapping",
+        "debug",
+        "pixel_id",
+        "api_key_secret_id",
+        "mappings",
     }
 )
 

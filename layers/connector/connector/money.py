@@ -9,10 +9,13 @@ from connector.errors import InvalidValue
 
 #: ISO 4217 currencies with no minor unit.
 ZERO_DECIMAL = frozenset(
-    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+    {
+        *("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"),
+        *("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"),
+    }
 )
 #: ISO 4217 currencies with three decimals.
-THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 #: A major-unit amount as Tealium's e-commerce extension writes it: "129.99", "1,299.00".
@@ -60,12 +63,12 @@ def parse_minor_units(raw: object) -> int:
 
 
 def major_to_minor(raw: object, currency: str) -> int:
-    """"129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234."""
+    """ "129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise InvalidValue("must be a decimal amount in major units (e.g. \"129.99\")")
+        raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
     text = str(raw).strip().replace(",", "")
     if not MAJOR_AMOUNT.fullmatch(text):
-        raise InvalidValue("must be a non-negative decimal amount in major units (e.g. \"129.99\")")
+        raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
     try:
         minor = Decimal(text).scaleb(exponent(currency))
     except InvalidOperation:

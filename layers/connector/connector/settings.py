@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from connector import wire
 from connector.errors import ConfigError
 
+#: The EventsQueue redrive's maxReceiveCount (template.yaml): the batch sender's last try.
+DEFAULT_MAX_RECEIVE_COUNT = 5
 #: How long a fetched API key is reused before Secrets Manager is asked again (rotation bound).
 DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
 
@@ -26,6 +28,7 @@ class Settings:
     actions_config: str | None = None
     geo_format: str = "plain"
     api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,9 +44,12 @@ class Settings:
         geo_format = get("GEO_FORMAT") or "plain"
         if geo_format not in wire.GEO_FORMATS:
             raise ConfigError(f"GEO_FORMAT: must be one of {', '.join(wire.GEO_FORMATS)}")
-        max_age = get("API_KEY_MAX_AGE_SECONDS") or str(DEFAULT_API_KEY_MAX_AGE_SECONDS)
-        if not max_age.isdigit() or not 1 <= int(max_age) <= 3600:
-            raise ConfigError("API_KEY_MAX_AGE_SECONDS: must be a whole number of seconds from 1 to 3600")
+        max_age = _whole_number(
+            get("API_KEY_MAX_AGE_SECONDS"), "API_KEY_MAX_AGE_SECONDS", DEFAULT_API_KEY_MAX_AGE_SECONDS, 1, 3600
+        )
+        max_receive_count = _whole_number(
+            get("MAX_RECEIVE_COUNT"), "MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, 1, 1000
+        )
         return cls(
             pixel_id=get("PIXEL_ID"),
             default_action_source=default_action_source,
@@ -53,8 +59,17 @@ class Settings:
             dead_letter_queue_url=get("DEAD_LETTER_QUEUE_URL"),
             actions_config=get("ACTIONS_CONFIG"),
             geo_format=geo_format,
-            api_key_max_age_seconds=int(max_age),
+            api_key_max_age_seconds=max_age,
+            max_receive_count=max_receive_count,
         )
+
+
+def _whole_number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name}: must be a whole number from {low} to {high}")
+    return int(value)
 
 
 def check_base_url(url: str, name: str = "BASE_URL") -> str:

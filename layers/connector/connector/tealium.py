@@ -147,7 +147,8 @@ def _is_event_json(document: Mapping[str, object]) -> bool:
 
 def _is_visitor_json(document: Mapping[str, object]) -> bool:
     return isinstance(document.get("current_visit"), Mapping) or (
-        isinstance(document.get("properties"), Mapping) and isinstance(document.get("metrics", {}), Mapping)
+        isinstance(document.get("properties"), Mapping)
+        and isinstance(document.get("metrics", {}), Mapping)
         and "visitor_id" in document["properties"]
     )
 

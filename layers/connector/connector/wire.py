@@ -323,8 +323,9 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
             if currency is None:
                 b.errors.append(Issue(f"{prefix}.amount", "needs data.currency to convert a price"))
             else:
-                price = _read_item(b, item, "price_major", f"{prefix}.amount",
-                                   lambda raw: money.major_to_minor(raw, currency))
+                price = _read_item(
+                    b, item, "price_major", f"{prefix}.amount", lambda raw: money.major_to_minor(raw, currency)
+                )
                 if price is not None:
                     wire_item["amount"] = price
                     wire_item["currency"] = currency

@@ -1,0 +1,121 @@
+"""The batch sender: an SQS batch in, the records SQS must redeliver out.
+
+Records are grouped by route and sent through the shared `Sender` (so 1,000 queued events
+become one request). Every record ends one of three ways: delivered (deleted by SQS),
+handed back for a retry (a batch item failure), or dead-lettered with its reason: OpenAI
+rejected it, its timestamp left the window while it waited, or it failed too many times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from connector import queue, wire
+from connector.delivery import Outcome, Sender
+from connector.errors import InputError
+from connector.packing import group_by
+from connector.queue import EventQueue
+from connector.settings import DEFAULT_MAX_RECEIVE_COUNT
+
+
+@dataclass(frozen=True)
+class Record:
+    message_id: str
+    body: str
+    receive_count: int = 1
+
+
+@dataclass
+class BatchReport:
+    failed_message_ids: list[str] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class _Pending:
+    record: Record
+    queued: queue.QueuedEvent
+    encoded: bytes
+
+
+class BatchService:
+    def __init__(
+        self,
+        sender: Sender,
+        dead_letters: EventQueue | None,
+        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,  # on the last receive we dead-letter
+        # ourselves, so the message carries its reason (SQS's own redrive moves it without one)
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sender = sender
+        self.dead_letters = dead_letters
+        self.max_receive_count = max_receive_count
+        self.clock = clock
+
+    def handle(self, records: Sequence[Record], deadline: float | None = None) -> BatchReport:
+        report = BatchReport()
+        now_ms = round(self.clock() * 1000)
+        to_dead_letter: list[tuple[Record, str]] = []
+        pending: list[_Pending] = []
+        for record in records:
+            try:
+                queued = queue.from_message(record.body)
+            except InputError as err:
+                to_dead_letter.append((record, str(err)))
+                continue
+            problem = _send_time_problem(queued.event, now_ms)
+            if problem:
+                to_dead_letter.append((record, problem))
+                continue
+            pending.append(_Pending(record, queued, wire.encode_event(queued.event)))
+
+        for route, group in group_by(pending, lambda p: p.queued.route).items():
+            outcomes = self.sender.send(route, [p.encoded for p in group], deadline)
+            for item, result in zip(group, outcomes, strict=True):
+                if result.outcome in (Outcome.SENT, Outcome.VALIDATED):
+                    report.counts[result.outcome.value] += 1
+                elif result.outcome is Outcome.REJECTED:
+                    to_dead_letter.append((item.record, f"OpenAI rejected it: {result.reason}"))
+                elif item.record.receive_count >= self.max_receive_count:
+                    reason = f"gave up after {item.record.receive_count} tries: {result.reason}"
+                    to_dead_letter.append((item.record, reason))
+                else:
+                    report.counts["retry"] += 1
+                    report.failed_message_ids.append(item.record.message_id)
+
+        self._dead_letter(to_dead_letter, now_ms, report)
+        return report
+
+    def _dead_letter(self, items: list[tuple[Record, str]], now_ms: int, report: BatchReport) -> None:
+        if not items:
+            return
+        if self.dead_letters is None:
+            failures: list[str | None] = ["no dead-letter queue configured"] * len(items)
+        else:
+            bodies = [_dead_letter_body(record.body, reason, now_ms) for record, reason in items]
+            failures = self.dead_letters.send(bodies, [reason for _, reason in items])
+        for (record, _), failure in zip(items, failures, strict=True):
+            if failure is None:
+                report.counts["dead_lettered"] += 1
+            else:
+                # Not parked yet: SQS redelivers it, and its own redrive is the last resort.
+                report.counts["retry"] += 1
+                report.failed_message_ids.append(record.message_id)
+
+
+def _send_time_problem(event: dict[str, object], now_ms: int) -> str | None:
+    timestamp_ms = event.get("timestamp_ms")
+    if not isinstance(timestamp_ms, int) or isinstance(timestamp_ms, bool):
+        return "timestamp_ms: missing from the queued event"
+    problem = wire.timestamp_window_problem(timestamp_ms, now_ms)
+    return f"timestamp_ms: {problem} at send time" if problem else None
+
+
+def _dead_letter_body(body: str, reason: str, now_ms: int) -> str:
+    try:
+        return queue.with_dead_letter_reason(body, reason, now_ms)
+    except (ValueError, TypeError):
+        return body  # not a JSON object: parked as received, the reason rides in the message attribute

@@ -1,0 +1,99 @@
+"""The HTTP client for OpenAI: one pooled urllib3 connection, bounded retries inside a time budget.
+
+Retries (429, 5xx, timeouts, resets) are urllib3's own `Retry`, with exponential backoff,
+jitter and `Retry-After`; `BudgetedRetry` only adds a deadline so that every retry ends
+before the Lambda function's timeout. POST is retried: OpenAI deduplicates on (id, type).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import urllib3
+from urllib3.exceptions import HTTPError
+from urllib3.util.retry import Retry
+
+from connector.errors import RetryableSendError
+
+#: Statuses worth another try; everything else is final (2xx done, 4xx the caller's to handle).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 10.0
+MAX_ATTEMPTS = 4
+
+
+class BudgetedRetry(Retry):
+    """urllib3's Retry that also stops, and shortens its sleeps, at a monotonic deadline."""
+
+    def __init__(self, *args, deadline: float | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def new(self, **kwargs) -> BudgetedRetry:
+        kwargs.setdefault("deadline", self.deadline)
+        return super().new(**kwargs)
+
+    def _remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def is_exhausted(self) -> bool:
+        return super().is_exhausted() or self._remaining() <= 0
+
+    def get_backoff_time(self) -> float:
+        return max(0.0, min(super().get_backoff_time(), self._remaining()))
+
+    def get_retry_after(self, response) -> float | None:
+        retry_after = super().get_retry_after(response)
+        return None if retry_after is None else max(0.0, min(retry_after, self._remaining()))
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    retries: int
+
+
+class OpenAIClient:
+    """Built once per container; the pool keeps the TLS connection warm across invocations."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 8.0,
+    ) -> None:
+        self._pool = urllib3.PoolManager(num_pools=4, maxsize=4, block=False)
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self._retry_settings = {
+            "total": max_attempts - 1,
+            "status_forcelist": RETRY_STATUSES,
+            "allowed_methods": frozenset({"POST"}),
+            "backoff_factor": backoff_factor,
+            "backoff_max": backoff_max,
+            "backoff_jitter": backoff_factor,
+            "respect_retry_after_header": True,
+            "raise_on_status": False,
+            "raise_on_redirect": False,
+            "redirect": 0,
+        }
+
+    def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
+        """POST with retries; the last answer is returned, whatever its status.
+
+        Raises RetryableSendError when no answer came at all (timeouts, resets) within the budget.
+        """
+        retry = BudgetedRetry(deadline=deadline, **self._retry_settings)
+        try:
+            response = self._pool.request(
+                "POST", url, body=body, headers=headers, timeout=self._timeout, retries=retry, preload_content=True
+            )
+        except HTTPError as err:
+            # The URL carries only the pixel id; the key is in a header and never in the message.
+            raise RetryableSendError(f"no answer from OpenAI: {type(err).__name__}") from None
+        history = response.retries.history if response.retries else ()
+        return Response(response.status, response.data or b"", len(history))

@@ -1,0 +1,143 @@
+"""The one send path real-time and batched delivery share: wire events in, one outcome per event out.
+
+Events of one route are packed into as few requests as the limits allow. After a 400 the bad
+event is found (OpenAI's `error.param`, else by bisecting) and the rest are sent again, so
+one bad event never sinks its request. What happens to a failure is the caller's choice:
+real-time enqueues it, the batch sender hands it back to SQS or dead-letters it.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from connector import wire
+from connector.actions import Route
+from connector.client import OpenAIClient
+from connector.errors import RetryableSendError
+from connector.packing import pack_events
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    VALIDATED = "validated"  # Debug Mode: OpenAI checked it and stored nothing
+    REJECTED = "rejected"  # OpenAI refused this event: resending it unchanged cannot succeed
+    RETRY = "retry"  # transient failure that outlived the retries
+    AUTH = "auth"  # 401/403: kept until the key or pixel id is fixed
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass
+class SendStats:
+    """Counters for the life of a container; `snapshot` lets a handler report one invocation's share."""
+
+    requests: int = 0
+    retries: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def count(self, status: int, retries: int) -> None:
+        self.requests += 1
+        self.retries += retries
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def snapshot(self) -> SendStats:
+        return SendStats(self.requests, self.retries, dict(self.statuses))
+
+
+#: (route, force_refresh) -> API key. Force is asked once after a 401, in case the key rotated.
+KeyProvider = Callable[[Route, bool], str]
+
+
+class Sender:
+    def __init__(self, client: OpenAIClient, get_api_key: KeyProvider) -> None:
+        self._client = client
+        self._get_api_key = get_api_key
+        self.stats = SendStats()
+
+    def send(self, route: Route, encoded: Sequence[bytes], deadline: float | None = None) -> list[SendResult]:
+        """One result per event, in the order given."""
+        results: list[SendResult | None] = [None] * len(encoded)
+        try:
+            api_key = self._get_api_key(route, False)
+        except RetryableSendError as err:
+            return [SendResult(Outcome.RETRY, str(err))] * len(encoded)
+        requests, too_large = pack_events(encoded, route.validate_only)
+        for position in too_large:
+            results[position] = SendResult(Outcome.REJECTED, f"event is larger than {wire.MAX_REQUEST_BYTES} bytes")
+        pending = [list(positions) for positions in requests]
+        refreshed = False
+        while pending:
+            positions = pending.pop(0)
+            if deadline is not None and time.monotonic() >= deadline:
+                _fill(results, positions, SendResult(Outcome.RETRY, "time budget spent before sending"))
+                continue
+            try:
+                response = self._post(route, api_key, [encoded[p] for p in positions], deadline)
+            except RetryableSendError as err:
+                # OpenAI is unreachable: later requests would only burn the budget.
+                for rest in [positions, *pending]:
+                    _fill(results, rest, SendResult(Outcome.RETRY, str(err)))
+                break
+            status = response.status
+            if 200 <= status < 300:
+                done = Outcome.VALIDATED if route.validate_only else Outcome.SENT
+                _fill(results, positions, SendResult(done))
+            elif status in (400, 413, 422):
+                pending[:0] = _isolate(results, positions, response.body)
+            elif status in (401, 403) and not refreshed:
+                refreshed = True
+                try:
+                    api_key = self._get_api_key(route, True)
+                except RetryableSendError as err:
+                    for rest in [positions, *pending]:
+                        _fill(results, rest, SendResult(Outcome.RETRY, str(err)))
+                    break
+                pending.insert(0, positions)
+            elif status in (401, 403):
+                reason = f"OpenAI answered {status}: check the API key and pixel id"
+                for rest in [positions, *pending]:
+                    _fill(results, rest, SendResult(Outcome.AUTH, reason))
+                break
+            else:
+                reason = f"OpenAI answered {status} after retries"
+                for rest in [positions, *pending]:
+                    _fill(results, rest, SendResult(Outcome.RETRY, reason))
+                break
+        return [r or SendResult(Outcome.RETRY, "not attempted") for r in results]
+
+    def _post(self, route: Route, api_key: str, events: list[bytes], deadline: float | None):
+        response = self._client.post(
+            wire.request_url(route.base_url, route.pixel_id),
+            wire.request_headers(api_key),
+            wire.request_body(events, route.validate_only),
+            deadline,
+        )
+        self.stats.count(response.status, response.retries)
+        return response
+
+
+def _fill(results: list[SendResult | None], positions: Sequence[int], result: SendResult) -> None:
+    for position in positions:
+        results[position] = result
+
+
+def _isolate(results: list[SendResult | None], positions: list[int], body: bytes) -> list[list[int]]:
+    """After a 400: reject the event OpenAI named and resend the rest, or bisect to find it."""
+    detail = wire.read_error(body)
+    if detail.event_index is not None and 0 <= detail.event_index < len(positions):
+        bad = positions[detail.event_index]
+        results[bad] = SendResult(Outcome.REJECTED, detail.message)
+        rest = positions[: detail.event_index] + positions[detail.event_index + 1 :]
+        return [rest] if rest else []
+    if len(positions) == 1:
+        results[positions[0]] = SendResult(Outcome.REJECTED, detail.message)
+        return []
+    middle = len(positions) // 2
+    return [positions[:middle], positions[middle:]]

@@ -1,0 +1,155 @@
+"""The ingest service behind `POST /actions/{action}`: one result per input event.
+
+Real-time actions send at once through the shared `Sender`; what cannot be sent now (OpenAI
+down, key refused) is enqueued for the batch sender instead, so an accepted event is never
+dropped. Batched actions enqueue every valid event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from connector import queue
+from connector.actions import ActionConfig
+from connector.delivery import Outcome, Sender
+from connector.errors import InputError
+from connector.pipeline import PreparedEvent, prepare_events
+from connector.queue import EventQueue
+from connector.settings import Settings
+from connector.tealium import parse_body
+from connector.wire import Issue
+
+#: Bodies above this are refused with 413 (Lambda takes 6 MB per synchronous invocation).
+MAX_BODY_BYTES = 5 * 1024 * 1024
+#: Events in one call; one real-time call then fits one OpenAI request.
+MAX_EVENTS_PER_CALL = 1000
+#: Seconds a real-time call may spend on OpenAI before it enqueues instead (API Gateway cuts at 29 s).
+REALTIME_SEND_BUDGET_SECONDS = 12.0
+
+SENT, VALIDATED, QUEUED, REJECTED, FAILED = "sent", "validated", "queued", "rejected", "failed"
+
+
+@dataclass
+class IngestAnswer:
+    status_code: int
+    body: dict[str, object]
+    counts: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class _Result:
+    event: PreparedEvent
+    status: str = ""
+    errors: list[Issue] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "index": self.event.index,
+            "id": self.event.event_id,
+            "status": self.status,
+            "errors": [issue.as_dict() for issue in [*self.event.errors, *self.errors]],
+            "warnings": [issue.as_dict() for issue in self.event.warnings],
+        }
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: Settings,
+        actions: Mapping[str, ActionConfig],
+        sender: Sender,
+        event_queue: EventQueue | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.actions = actions
+        self.sender = sender
+        self.queue = event_queue
+        self.clock = clock
+
+    def handle(
+        self, action_name: str, body: str | bytes | None, content_type: str | None, query: Mapping[str, str] | None
+    ) -> IngestAnswer:
+        action = self.actions.get(action_name)
+        if action is None:
+            return _refusal(404, "action", f"unknown action; configured: {', '.join(sorted(self.actions))}")
+        if body is not None and len(body) > MAX_BODY_BYTES:
+            return _refusal(413, "body", f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls")
+        try:
+            documents = parse_body(body, content_type, query)
+        except InputError as err:
+            return _refusal(400, err.field, err.reason)
+        if not documents:
+            return _refusal(400, "body", "holds an empty list: send at least one event")
+        if len(documents) > MAX_EVENTS_PER_CALL:
+            return _refusal(413, "body", f"holds {len(documents)} events; at most {MAX_EVENTS_PER_CALL} per call")
+
+        prepared = prepare_events(action, documents, self.settings, round(self.clock() * 1000))
+        results = [_Result(p, status="" if p.ok else REJECTED) for p in prepared]
+        ready = [r for r in results if not r.status]
+        if action.delivery == "realtime":
+            ready = self._send_now(ready)
+        self._enqueue(ready)
+        return _answer(results)
+
+    def _send_now(self, ready: list[_Result]) -> list[_Result]:
+        """Send; return what must be enqueued instead."""
+        if not ready:
+            return []
+        deadline = time.monotonic() + REALTIME_SEND_BUDGET_SECONDS
+        route = ready[0].event.route  # one action, one route
+        outcomes = self.sender.send(route, [r.event.encoded for r in ready], deadline)
+        later = []
+        for result, sent in zip(ready, outcomes, strict=True):
+            if sent.outcome in (Outcome.SENT, Outcome.VALIDATED):
+                result.status = sent.outcome.value
+            elif sent.outcome is Outcome.REJECTED:
+                result.status = REJECTED
+                result.errors.append(Issue("event", f"OpenAI rejected it: {sent.reason}"))
+            else:
+                later.append(result)
+        return later
+
+    def _enqueue(self, ready: list[_Result]) -> None:
+        fits = []
+        for result in ready:
+            message = queue.to_message(result.event.route, result.event.encoded)
+            try:
+                queue.check_message_size(message)
+            except InputError as err:
+                result.status = REJECTED
+                result.errors.append(Issue(err.field, err.reason))
+                continue
+            fits.append((result, message))
+        if not fits:
+            return
+        if self.queue is None:
+            failures = ["no queue configured (QUEUE_URL)"] * len(fits)
+        else:
+            failures = self.queue.send([message for _, message in fits])
+        for (result, _), failure in zip(fits, failures, strict=True):
+            if failure is None:
+                result.status = QUEUED
+            else:
+                result.status = FAILED
+                result.errors.append(Issue("queue", f"could not enqueue ({failure}); send the event again"))
+
+
+def _answer(results: list[_Result]) -> IngestAnswer:
+    counts = Counter(r.status for r in results)
+    if counts[FAILED]:
+        status_code = 503  # our fault, not the caller's: a retry is safe (OpenAI deduplicates on id)
+    elif counts[QUEUED]:
+        status_code = 202
+    elif counts[SENT] or counts[VALIDATED]:
+        status_code = 200
+    else:
+        status_code = 400
+    return IngestAnswer(status_code, {"results": [r.as_dict() for r in results]}, counts)
+
+
+def _refusal(status_code: int, field_name: str, reason: str) -> IngestAnswer:
+    return IngestAnswer(status_code, {"errors": [Issue(field_name, reason).as_dict()], "results": []})

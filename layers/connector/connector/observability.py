@@ -1,0 +1,42 @@
+"""Metrics names and what each invocation reports. Counts only: no identifier ever becomes a dimension."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from connector.delivery import SendStats
+
+#: Result status -> metric name.
+STATUS_METRICS = {
+    "sent": "EventsSent",
+    "validated": "EventsValidated",
+    "queued": "EventsQueued",
+    "rejected": "EventsRejected",
+    "failed": "EventsNotQueued",
+    "retry": "EventsRetried",
+    "dead_lettered": "EventsDeadLettered",
+}
+
+
+def record_counts(metrics: Metrics, counts: Mapping[str, int], received: int) -> None:
+    metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=received)
+    for status, name in STATUS_METRICS.items():
+        if counts.get(status):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[status])
+
+
+def record_vendor_stats(metrics: Metrics, before: SendStats, after: SendStats) -> None:
+    """The sender's counters are per container; report this invocation's share."""
+    requests = after.requests - before.requests
+    if requests:
+        metrics.add_metric(name="VendorRequests", unit=MetricUnit.Count, value=requests)
+    retries = after.retries - before.retries
+    if retries:
+        metrics.add_metric(name="VendorRetries", unit=MetricUnit.Count, value=retries)
+    for status, count in after.statuses.items():
+        delta = count - before.statuses.get(status, 0)
+        if delta:
+            metrics.add_metric(name=f"VendorStatus{status}", unit=MetricUnit.Count, value=delta)

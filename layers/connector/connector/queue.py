@@ -1,0 +1,110 @@
+"""SQS adapter: queue messages that carry one wire event and everything its sender needs.
+
+A message body is JSON: {"v": 1, "route": {pixel_id, api_key_secret_id, validate_only,
+base_url}, "event": {...}}; a dead-lettered one adds "dead_letter": {"reason", "at_ms"}.
+The API key itself never travels in a message, only the name of its secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from connector.actions import Route
+from connector.errors import InputError
+from connector.packing import pack_sizes
+
+MESSAGE_VERSION = 1
+#: SQS takes at most 10 messages per SendMessageBatch...
+MAX_BATCH_ENTRIES = 10
+#: ...and at most 256 KiB per message and per batch, counting bodies and attributes.
+MAX_MESSAGE_BYTES = 262_144
+#: Bytes kept back per entry for the reason attribute of a dead-lettered message.
+ATTRIBUTE_ALLOWANCE = 512
+
+
+@dataclass(frozen=True)
+class QueuedEvent:
+    route: Route
+    event: dict[str, object]
+    dead_letter_reason: str | None = None
+
+
+def to_message(route: Route, encoded_event: bytes) -> str:
+    # The event is already serialized once for size checks; splice it rather than dump it again.
+    head = json.dumps({"v": MESSAGE_VERSION, "route": asdict(route)}, separators=(",", ":"))
+    return head[:-1] + ',"event":' + encoded_event.decode("utf-8") + "}"
+
+
+def from_message(body: str) -> QueuedEvent:
+    try:
+        message = json.loads(body)
+        route = Route(**message["route"])
+        event = message["event"]
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError("message", f"is not a connector queue message ({type(err).__name__})") from None
+    if not isinstance(event, dict):
+        raise InputError("message.event", "must be an object")
+    reason = (message.get("dead_letter") or {}).get("reason")
+    return QueuedEvent(route, event, reason)
+
+
+def with_dead_letter_reason(body: str, reason: str, at_ms: int) -> str:
+    message = json.loads(body)
+    message["dead_letter"] = {"reason": reason, "at_ms": at_ms}
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def check_message_size(message: str) -> None:
+    size = len(message.encode("utf-8"))
+    if size + ATTRIBUTE_ALLOWANCE > MAX_MESSAGE_BYTES:
+        limit = MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE
+        raise InputError("event", f"is {size} bytes as a queue message; SQS takes at most {limit}")
+
+
+class EventQueue:
+    """SendMessageBatch in groups of 10 within 256 KiB; reports which messages could not be sent."""
+
+    def __init__(self, sqs_client, queue_url: str) -> None:
+        self._sqs = sqs_client
+        self.queue_url = queue_url
+
+    def send(self, messages: Sequence[str], reasons: Sequence[str | None] | None = None) -> list[str | None]:
+        """Send each message; returns per message None (sent) or why it was not."""
+        failures: list[str | None] = [None] * len(messages)
+        sizes = [len(m.encode("utf-8")) + ATTRIBUTE_ALLOWANCE for m in messages]
+        batches, too_large = pack_sizes(
+            sizes, overhead=0, max_events=MAX_BATCH_ENTRIES, max_bytes=MAX_MESSAGE_BYTES, separator=0
+        )
+        for position in too_large:
+            failures[position] = f"message exceeds SQS's {MAX_MESSAGE_BYTES}-byte limit"
+        for batch in batches:
+            entries = [self._entry(p, messages[p], reasons[p] if reasons else None) for p in batch]
+            for position, failure in self._send_batch(entries).items():
+                failures[position] = failure
+        return failures
+
+    @staticmethod
+    def _entry(position: int, body: str, reason: str | None) -> dict[str, object]:
+        entry: dict[str, object] = {"Id": str(position), "MessageBody": body}
+        if reason:
+            entry["MessageAttributes"] = {"reason": {"DataType": "String", "StringValue": reason[:400]}}
+        return entry
+
+    def _send_batch(self, entries: list[dict[str, object]], attempts: int = 3) -> dict[int, str]:
+        failed: dict[int, str] = {}
+        for _ in range(attempts):
+            try:
+                answer = self._sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (BotoCoreError, ClientError) as err:
+                failed = {int(e["Id"]): f"SQS: {type(err).__name__}" for e in entries}
+                continue
+            failed = {int(f["Id"]): f"SQS: {f.get('Code', 'failed')}" for f in answer.get("Failed", [])}
+            retry_ids = {str(p) for p in failed}
+            entries = [e for e in entries if e["Id"] in retry_ids]
+            if not entries:
+                return {}
+        return failed

@@ -1,0 +1,50 @@
+"""Wiring for the Lambda handlers: the services built once per container from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import boto3
+
+from connector.actions import ActionConfig, Route, load_actions
+from connector.batch import BatchService
+from connector.client import OpenAIClient
+from connector.delivery import Sender
+from connector.errors import ConfigError
+from connector.ingest import IngestService
+from connector.queue import EventQueue
+from connector.secrets import ApiKeys
+from connector.settings import Settings
+
+
+def build_sender(settings: Settings) -> Sender:
+    keys = ApiKeys(settings.api_key_max_age_seconds)
+    return Sender(OpenAIClient(), lambda route, force: keys.get(route.api_key_secret_id, force))
+
+
+def sqs_queue(queue_url: str | None) -> EventQueue | None:
+    # boto3 follows AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS, so a local emulator needs no code here.
+    return EventQueue(boto3.client("sqs"), queue_url) if queue_url else None
+
+
+def build_ingest_service(default_actions: Path, environ: Mapping[str, str] | None = None) -> IngestService:
+    settings = Settings.from_env(environ)
+    actions = load_actions(settings.actions_config or default_actions)
+    check_routes(actions, settings)
+    return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
+
+
+def build_batch_service(environ: Mapping[str, str] | None = None) -> BatchService:
+    settings = Settings.from_env(environ)
+    return BatchService(build_sender(settings), sqs_queue(settings.dead_letter_queue_url), settings.max_receive_count)
+
+
+def check_routes(actions: Mapping[str, ActionConfig], settings: Settings) -> None:
+    """Every action needs a pixel id and a key secret, from its overrides or the connector settings."""
+    for name, action in actions.items():
+        route: Route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
+        if not route.pixel_id:
+            raise ConfigError(f"actions.{name}.pixel_id: no override and PIXEL_ID is not set")
+        if not route.api_key_secret_id:
+            raise ConfigError(f"actions.{name}.api_key_secret_id: no override and API_KEY_SECRET_ID is not set")

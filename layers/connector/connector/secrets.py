@@ -1,0 +1,44 @@
+"""The OpenAI API key from Secrets Manager, cached across invocations for a bounded time."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+from connector.errors import RetryableSendError
+
+
+class ApiKeys:
+    """Reads each secret through Powertools' cache; `max_age` bounds how long a rotated key lingers."""
+
+    def __init__(self, max_age_seconds: int) -> None:
+        self.max_age_seconds = max_age_seconds
+
+    def get(self, secret_id: str, force_fetch: bool = False) -> str:
+        if not secret_id:
+            raise RetryableSendError("no API key secret configured (API_KEY_SECRET_ID)")
+        try:
+            value = parameters.get_secret(secret_id, max_age=self.max_age_seconds, force_fetch=force_fetch)
+        except (GetParameterError, TransformParameterError) as err:
+            # The events are kept (queued or retried) until the secret can be read.
+            raise RetryableSendError(f"cannot read the API key secret: {type(err.__cause__ or err).__name__}") from None
+        return parse_secret_value(value)
+
+
+def parse_secret_value(value: object) -> str:
+    """The secret holds the key itself, or a JSON object {"api_key": "..."}."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if not isinstance(value, str):
+        raise RetryableSendError("the API key secret is not text")
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            text = str(json.loads(text).get("api_key", "")).strip()
+        except (ValueError, AttributeError):
+            raise RetryableSendError('the API key secret is JSON without a string "api_key"') from None
+    if not text:
+        raise RetryableSendError("the API key secret is empty")
+    return text
