@@ -57,7 +57,7 @@ KeyProvider = Callable[[Route, bool], str]
 
 class Sender:
     def __init__(self, client: OpenAIClient, get_api_key: KeyProvider) -> None:
-        self._client = client
+        self.client = client
         self._get_api_key = get_api_key
         self.stats = SendStats()
 
@@ -113,7 +113,7 @@ class Sender:
         return [r or SendResult(Outcome.RETRY, "not attempted") for r in results]
 
     def _post(self, route: Route, api_key: str, events: list[bytes], deadline: float | None):
-        response = self._client.post(
+        response = self.client.post(
             wire.request_url(route.base_url, route.pixel_id),
             wire.request_headers(api_key),
             wire.request_body(events, route.validate_only),

@@ -1,0 +1,155 @@
+"""Shared fixtures: loopback services, the connector's environment, handlers loaded fresh, a log-leak guard."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+STANDIN_KEY = "sk-standin-0123456789abcdef"
+STANDIN_PIXEL = "px_standin_1"
+
+# Set before anything imports Powertools or boto3.
+os.environ.update(
+    {
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_SERVICE_NAME": "openai-events-connector",
+        "POWERTOOLS_METRICS_NAMESPACE": "OpenAIEventsConnectorTests",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+)
+
+from tests import leak_guard  # noqa: E402
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    leak_guard.scan(report.nodeid, report.capstdout + report.capstderr + report.caplog)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if leak_guard.LEAKS:
+        sys.stderr.write("\nPERSONAL DATA OR SECRETS IN CAPTURED OUTPUT:\n")
+        for line in leak_guard.LEAKS:
+            sys.stderr.write(f"  {line}\n")
+        session.exitstatus = 1
+
+
+def load_event(relative: str) -> dict:
+    return json.loads((EVENTS / relative).read_text())
+
+
+def fresh(document: dict, now_ms: int | None = None) -> dict:
+    """A Tealium payload with its timestamps moved to now, so the 7-day window accepts it."""
+    now_ms = now_ms or round(time.time() * 1000)
+    doc = copy.deepcopy(document)
+    for event in (doc, doc.get("current_visit", {}).get("last_event", {})):
+        if "post_time" in event:
+            event["post_time"] = now_ms
+        udo = event.get("data", {}).get("udo", {})
+        if "tealium_timestamp_epoch" in udo:
+            udo["tealium_timestamp_epoch"] = str(now_ms // 1000)
+    return doc
+
+
+@pytest.fixture
+def lambda_context():
+    from local.sqs_poller import FakeLambdaContext
+
+    return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
+
+@pytest.fixture(scope="session")
+def template() -> dict:
+    from local.template import load_template
+
+    return load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="session")
+def standin_server():
+    from local.openai_standin import OpenAIStandin
+
+    server = OpenAIStandin(api_keys=[STANDIN_KEY], pixel_ids=[STANDIN_PIXEL, "px_override"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def standin(standin_server):
+    standin_server.reset()
+    standin_server.api_keys = {STANDIN_KEY}
+    yield standin_server
+    standin_server.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from local.services import start_moto
+
+    service = start_moto()
+    yield service
+    service.stop()
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def aws(moto_server, template):
+    """Fresh queues and secret (moto) as template.yaml defines them."""
+    from local.services import provision
+
+    return provision(
+        template, moto_server.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix=f"t{next(_names)}"
+    )
+
+
+@pytest.fixture
+def connector_env(monkeypatch, aws, standin):
+    env = {
+        **aws.env(),
+        "PIXEL_ID": STANDIN_PIXEL,
+        "BASE_URL": standin.base_url,
+        "DEFAULT_ACTION_SOURCE": "web",
+        "GEO_FORMAT": "plain",
+        "API_KEY_MAX_AGE_SECONDS": "300",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ACTIONS_CONFIG", raising=False)
+    return env
+
+
+def load_handler(name: str):
+    """Import functions/<name>/app.py afresh, so module-level wiring reads this test's environment."""
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_app_{next(_names)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def ingest_app(connector_env):
+    return load_handler("ingest")
+
+
+@pytest.fixture
+def batch_app(connector_env):
+    return load_handler("batch_sender")

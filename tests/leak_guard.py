@@ -1,0 +1,32 @@
+"""The raw personal data, oppref and keys the test suite feeds in: none may appear in captured output."""
+
+from __future__ import annotations
+
+#: Values used as raw inputs in tests and samples (never their normalized hashes, which are safe).
+FORBIDDEN = (
+    "Ada@Example.COM",
+    "ada@example.com",
+    "user@example.com",
+    "USER@EXAMPLE.COM",
+    "+40 746 123 456",
+    "40746123456",
+    "001 (555) 123-4567",
+    "15551234567",
+    "CUST-00042",
+    "opp_4f2b9c7e1a",
+    "sk-standin-0123456789abcdef",
+    "sk-rotated-fedcba9876543210",
+)
+
+LEAKS: list[str] = []
+
+
+def find(text: str) -> list[str]:
+    return [value for value in FORBIDDEN if value in text]
+
+
+def scan(nodeid: str, text: str) -> None:
+    for value in find(text):
+        line = f"{nodeid}: captured output contains {value!r}"
+        if line not in LEAKS:
+            LEAKS.append(line)
