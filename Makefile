@@ -1,0 +1,56 @@
+# One command each: `make demo` runs the connector end to end locally, `make test` runs the tests.
+# Both install what they need first (a Python 3.13 venv, the npm SQS emulator, SAM CLI for tests).
+
+SHELL := /bin/bash
+PYTHON := $(firstword $(shell command -v python3.13 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3))
+PY13_DIR := $(dir $(PYTHON))
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo serve test soak lint bench samples build validate clean
+
+$(BIN)/.installed: requirements-dev.txt layers/connector/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.venv-sam/.installed:
+	python3 -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet aws-sam-cli
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed
+
+demo: setup  ## the whole connector on loopback: sample events in, what OpenAI receives out
+	$(BIN)/python -m local.runner $(ARGS)
+
+serve: setup  ## the same, then keep serving for curl or a Tealium webhook
+	$(BIN)/python -m local.runner --serve $(ARGS)
+
+test: setup .venv-sam/.installed  ## lint, template checks, unit, property and integration tests
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not soak" $(ARGS)
+
+soak: setup  ## the fault-injection soak test (20,000 events, a few minutes)
+	$(BIN)/pytest -m soak -s $(ARGS)
+
+bench: setup  ## benchmarks: figures as ratios to a baseline measured in the same run
+	$(BIN)/python -m bench $(ARGS)
+
+samples: setup  ## refresh the `sam local` samples in events/ (timestamps must be within 7 days)
+	$(BIN)/python -m local.samples
+
+build: .venv-sam/.installed
+	PATH=$(PY13_DIR):$$PATH .venv-sam/bin/sam build
+
+validate: .venv-sam/.installed
+	.venv-sam/bin/sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+
+clean:
+	rm -rf $(VENV) .venv-sam node_modules .aws-sam .pytest_cache .hypothesis
