@@ -10,6 +10,10 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from connector.errors import RetryableSendError
 
 
+#: template.yaml creates the secret with a placeholder value that starts like this.
+PLACEHOLDER_PREFIX = "REPLACE_WITH_"
+
+
 class ApiKeys:
     """Reads each secret through Powertools' cache; `max_age` bounds how long a rotated key lingers."""
 
@@ -41,4 +45,6 @@ def parse_secret_value(value: object) -> str:
             raise RetryableSendError('the API key secret is JSON without a string "api_key"') from None
     if not text:
         raise RetryableSendError("the API key secret is empty")
+    if text.startswith(PLACEHOLDER_PREFIX):
+        raise RetryableSendError("the API key secret still holds the template's placeholder: put your key in it")
     return text

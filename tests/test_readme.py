@@ -1,0 +1,44 @@
+"""The README's commands and examples stay true: its actions documents load, its files and targets exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from connector.actions import parse_actions
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+FENCES = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    first_block = FENCES[0][1]
+    assert "make demo" in first_block and "make test" in first_block
+
+
+@pytest.mark.parametrize("document", [body for lang, body in FENCES if lang == "json" and '"actions"' in body])
+def test_every_actions_example_is_a_valid_document(document):
+    assert parse_actions(document)
+
+
+def test_every_make_target_named_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, flags=re.M))
+    named = set(re.findall(r"`?make (\w+)", README))
+    assert named and named <= targets
+
+
+def test_every_repository_path_named_exists():
+    paths = set(re.findall(r"(?:events|functions|layers|local|tests|bench)/[\w./-]+\.(?:json|py|yaml)", README))
+    paths |= set(re.findall(r"`([\w-]+\.(?:yaml|toml))`", README))
+    assert paths
+    assert [p for p in paths if not (ROOT / p).exists()] == []
+
+
+def test_sam_local_samples_name_functions_of_the_template(template):
+    for function, sample in re.findall(r"sam local invoke (\w+) -e (\S+)", README):
+        assert template["Resources"][function]["Type"] == "AWS::Serverless::Function"
+        assert (ROOT / sample).exists()
