@@ -235,3 +235,18 @@ def test_unexpected_error_answers_500_without_a_stack_trace(ingest_app, standin,
     status, answer = call(ingest_app, "purchase", purchase(), lambda_context)
     assert status == 500
     assert "boom" not in json.dumps(answer) and "Traceback" not in json.dumps(answer)
+
+
+def test_binary_bodies_that_are_not_utf8_or_not_base64_get_400(ingest_app, standin, lambda_context):
+    status, answer = call(ingest_app, "purchase", b'{"order_id": "\xff\xfe"}', lambda_context)
+    assert (status, answer["errors"][0]) == (400, {"field": "body", "reason": "is not valid UTF-8"})
+    event = proxy_event("purchase", "not base64 at all!")
+    event["isBase64Encoded"] = True
+    response = ingest_app.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["errors"][0]["field"] == "body"
+
+
+def test_binary_json_body_is_read(ingest_app, standin, lambda_context):
+    status, answer = call(ingest_app, "purchase", json.dumps(purchase()).encode(), lambda_context)
+    assert (status, answer["results"][0]["status"]) == (200, "sent")

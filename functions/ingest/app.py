@@ -26,9 +26,10 @@ def ingest(action: str) -> Response:
     before = service.sender.stats.snapshot()
     answer = service.handle(
         action,
-        request.decoded_body,
-        request.headers.get("content-type") or request.headers.get("Content-Type"),
+        request.body,
+        next((value for name, value in request.headers.items() if name.lower() == "content-type"), None),
         request.query_string_parameters,
+        base64_encoded=request.is_base64_encoded,
     )
     record_counts(metrics, answer.counts, received=answer.counts.total())
     record_vendor_stats(metrics, before, service.sender.stats)
