@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import itertools
 import json
@@ -53,15 +52,9 @@ def load_event(relative: str) -> dict:
 
 def fresh(document: dict, now_ms: int | None = None) -> dict:
     """A Tealium payload with its timestamps moved to now, so the 7-day window accepts it."""
-    now_ms = now_ms or round(time.time() * 1000)
-    doc = copy.deepcopy(document)
-    for event in (doc, doc.get("current_visit", {}).get("last_event", {})):
-        if "post_time" in event:
-            event["post_time"] = now_ms
-        udo = event.get("data", {}).get("udo", {})
-        if "tealium_timestamp_epoch" in udo:
-            udo["tealium_timestamp_epoch"] = str(now_ms // 1000)
-    return doc
+    from local.samples import refreshed
+
+    return refreshed(document, now_ms or round(time.time() * 1000))
 
 
 @pytest.fixture
