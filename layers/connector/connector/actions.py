@@ -106,6 +106,9 @@ def parse_actions(text: str) -> dict[str, ActionConfig]:
         document = json.loads(text)
     except ValueError as err:
         raise ConfigError(f"actions document: not valid JSON ({err})") from None
+    if isinstance(document, dict) and set(document) - {"actions"}:
+        unknown = sorted(set(document) - {"actions"})[0]
+        raise ConfigError(f'actions document: {unknown}: unknown key (only "actions" is allowed)')
     if not isinstance(document, dict) or set(document) != {"actions"} or not isinstance(document["actions"], dict):
         raise ConfigError('actions document: must be {"actions": {"<name>": {...}}} and nothing else')
     if not document["actions"]:
@@ -187,7 +190,7 @@ def _text(entry: dict, key: str, where: str) -> str | None:
 
 def _secret_reference(entry: dict, where: str) -> str | None:
     value = _text(entry, "api_key_secret_id", where)
-    if value and value.startswith(PLAIN_KEY_PREFIXES):
+    if value and value.strip().startswith(PLAIN_KEY_PREFIXES):
         # The message names the field only: the value may be a live key.
         raise ConfigError(f"{where}.api_key_secret_id: must name a Secrets Manager secret, not hold the key itself")
     return value

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 
 from connector.errors import InvalidValue
+
+#: An integer as text: ASCII digits, an optional minus, short enough for int() to accept.
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,4000}")
 
 TRUE_TEXT = frozenset({"1", "true", "yes", "y", "on"})
 FALSE_TEXT = frozenset({"0", "false", "no", "n", "off", ""})
@@ -15,6 +19,8 @@ FALSE_TEXT = frozenset({"0", "false", "no", "n", "off", ""})
 SECONDS_BELOW = 1e11
 MILLISECONDS_BELOW = 1e14
 MICROSECONDS_BELOW = 1e17
+#: Nanoseconds past the year 2262 are no real event time (and larger integers overflow a float).
+MAX_EPOCH = 1e19
 
 
 def parse_bool(raw: object) -> bool:
@@ -41,7 +47,8 @@ def parse_epoch_ms(raw: object) -> int:
             raw = float(text)
         except ValueError:
             return _parse_iso8601_ms(text)
-    if not isinstance(raw, int | float) or not math.isfinite(raw) or raw <= 0:
+    if not isinstance(raw, int | float) or raw <= 0 or raw >= MAX_EPOCH or not math.isfinite(raw):
+        # Checked before math.isfinite: an integer beyond the float range would overflow there.
         raise InvalidValue("must be a positive epoch time or an ISO 8601 date-time")
     if raw < SECONDS_BELOW:
         return round(raw * 1000)
@@ -67,7 +74,7 @@ def parse_int(raw: object) -> int:
         raise InvalidValue("must be an integer")
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and raw.strip().isascii():
+    if isinstance(raw, str) and INTEGER_TEXT.fullmatch(raw.strip()):
         return int(raw.strip())
     if isinstance(raw, int):
         return raw

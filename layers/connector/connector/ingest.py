@@ -83,7 +83,7 @@ class IngestService:
         action = self.actions.get(action_name)
         if action is None:
             return _refusal(404, "action", f"unknown action; configured: {', '.join(sorted(self.actions))}")
-        if body is not None and len(body) > MAX_BODY_BYTES:
+        if body is not None and _body_bytes(body, base64_encoded) > MAX_BODY_BYTES:
             return _refusal(413, "body", f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls")
         try:
             if base64_encoded and body:
@@ -145,6 +145,15 @@ class IngestService:
             else:
                 result.status = FAILED
                 result.errors.append(Issue("queue", f"could not enqueue ({failure}); send the event again"))
+
+
+def _body_bytes(body: str | bytes, base64_encoded: bool) -> int:
+    """The body's size as the client sent it: UTF-8 bytes, not characters ("é" is 2 bytes)."""
+    if base64_encoded:
+        return len(body) * 3 // 4  # within 2 bytes of the decoded size
+    if isinstance(body, bytes) or body.isascii():
+        return len(body)
+    return len(body.encode("utf-8", "surrogatepass"))
 
 
 def _unbase64(body: str | bytes) -> bytes:

@@ -20,6 +20,8 @@ THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 #: A major-unit amount as Tealium's e-commerce extension writes it: "129.99", "1,299.00".
 MAJOR_AMOUNT = re.compile(r"\d+(?:\.\d+)?")
+#: A mapped minor-unit amount as text; the length cap keeps int() from refusing it with a ValueError.
+MINOR_AMOUNT = re.compile(r"[0-9]{1,100}")
 #: Integers above this lose precision in JavaScript readers of the JSON.
 MAX_AMOUNT = 2**53 - 1
 
@@ -55,7 +57,7 @@ def parse_minor_units(raw: object) -> int:
         raise InvalidValue("must be an integer in minor units (e.g. 12999 for 129.99)")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+    if isinstance(raw, str) and MINOR_AMOUNT.fullmatch(raw.strip()):
         raw = int(raw.strip())
     if not isinstance(raw, int):
         raise InvalidValue("must be an integer in minor units (e.g. 12999 for 129.99)")

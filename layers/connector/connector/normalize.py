@@ -23,6 +23,7 @@ EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 #: Characters a postal code keeps (the contract: ASCII letters, digits, spaces, hyphens).
 POSTAL_CODE_DROPPED = re.compile(r"[^A-Za-z0-9 \-]")
+POSTAL_CODE_ALNUM = re.compile(r"[A-Za-z0-9]")
 WHITESPACE = re.compile(r"\s+")
 
 MAX_CITY_CHARS = 128
@@ -38,9 +39,18 @@ def as_text(raw: object) -> str:
     """Tealium sends numbers for zip codes and phones as often as strings."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise InvalidValue("must be a string")
+    if isinstance(raw, int) and raw.bit_length() > MAX_IDENTIFIER_CHARS * 4:
+        # str() refuses integers of more than 4300 digits; none is an identifier anyway.
+        raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
     text = str(raw).strip()
     if not text:
         raise InvalidValue("is empty")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON's "\ud800" escapes decode to unpaired surrogates, which no UTF-8 hash input can carry.
+            raise InvalidValue("is not valid Unicode text (an unpaired surrogate)") from None
     if len(text) > MAX_IDENTIFIER_CHARS:
         raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
     return text
@@ -50,6 +60,9 @@ def normalize_email(raw: object) -> str:
     email = as_text(raw).lower()
     if not EMAIL_SHAPE.fullmatch(email):
         raise InvalidValue("must be one address of the form name@domain")
+    if len(email) > MAX_IDENTIFIER_CHARS:
+        # Lowercasing can lengthen text ("İ" -> "i̇"): keep the output a valid input.
+        raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
     return email
 
 
@@ -81,7 +94,7 @@ def normalize_city(raw: object) -> str:
 
 def normalize_zip(raw: object) -> str:
     postal_code = POSTAL_CODE_DROPPED.sub("", as_text(raw)).strip()
-    if not postal_code:
+    if not POSTAL_CODE_ALNUM.search(postal_code):
         raise InvalidValue("has no letters or digits")
     if len(postal_code) > MAX_POSTAL_CODE_CHARS:
         raise InvalidValue(f"must be at most {MAX_POSTAL_CODE_CHARS} characters")

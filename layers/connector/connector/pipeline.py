@@ -6,7 +6,7 @@ errors that name why not. One bad event never affects its neighbours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connector import wire
@@ -55,8 +55,19 @@ def prepare_event(
         prepared.errors.append(Issue(err.field, err.reason))
         return prepared
     values = map_values(action, payload)
+    # JSON's "\ud800" escapes decode to unpaired surrogates, which no UTF-8 body (or hash) can carry:
+    # such a user field is dropped with a warning (as any bad user value is), any other rejects the event.
+    unencodable = [name for name, value in values.items() if not _is_unicode(value)]
+    dropped = [Issue(f"user.{name}", NOT_UNICODE) for name in unencodable if name in USER_FIELDS]
+    errors = [Issue(DATA_FIELDS.get(name, name), NOT_UNICODE) for name in unencodable if name not in USER_FIELDS]
+    for name in unencodable:
+        del values[name]
+    if errors:
+        prepared.errors, prepared.warnings = errors, dropped
+        prepared.event_id = _event_id(None, values)
+        return prepared
     built = wire.build_event(spec, values, now_ms)
-    prepared.warnings = built.warnings
+    prepared.warnings = [*dropped, *built.warnings]
     prepared.event_id = _event_id(built.event, values)
     if built.event is None:
         prepared.errors = built.errors
@@ -64,6 +75,40 @@ def prepare_event(
     prepared.event = built.event
     prepared.encoded = wire.encode_event(built.event)
     return prepared
+
+
+NOT_UNICODE = "is not valid Unicode text: it holds an unpaired surrogate escape (\\ud800-\\udfff)"
+#: Mapped user fields (the guide's names): a bad one is dropped, the event still goes.
+USER_FIELDS = frozenset(
+    {*wire.HASHED_USER_LISTS, *(f"{name}_sha256" for name in wire.HASHED_USER_LISTS), *wire.USER_SCALARS}
+)
+#: Mapped e-commerce names -> the field an error names, as the wire module's errors name them.
+DATA_FIELDS = {
+    "amount": "data.amount",
+    "amount_major": "data.amount",
+    "currency": "data.currency",
+    "contents": "data.contents",
+    "plan_id": "data.plan_id",
+}
+
+
+def _is_unicode(value: object) -> bool:
+    """No string in the value (keys included, at any depth) holds a surrogate code point."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
 
 
 def _event_id(event: dict[str, object] | None, values: dict[str, object]) -> str | None:

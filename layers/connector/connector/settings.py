@@ -67,7 +67,7 @@ class Settings:
 def _whole_number(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ConfigError(f"{name}: must be a whole number from {low} to {high}")
     return int(value)
 

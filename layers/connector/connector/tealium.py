@@ -114,13 +114,15 @@ class Payload:
         return self.root
 
     def _retail_items(self) -> list[dict[str, object]]:
-        ids = _as_items(self.lookup("_csku")) or _as_items(self.lookup("_cprod"))
+        skus, prods = _as_items(self.lookup("_csku")), _as_items(self.lookup("_cprod"))
         columns = {field: _as_items(self.lookup(name)) for name, field in RETAIL_ITEM_FIELDS.items()}
-        count = max([len(ids)] + [len(column) for column in columns.values()])
+        count = max([len(skus), len(prods)] + [len(column) for column in columns.values()])
         items = []
         for i in range(count):
-            item = {"id": _at(ids, i), "content_type": "product"}
-            item.update({field: _at(column, i) for field, column in columns.items() if _at(column, i) is not None})
+            # Item by item (ARCHITECTURE): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
+            item = {field: _at(column, i) for field, column in columns.items()}
+            item["id"] = _first(_at(skus, i), _at(prods, i))
+            item["content_type"] = _first(item.get("content_type"), "product")
             items.append({k: v for k, v in item.items() if v not in (None, "")})
         return items
 
@@ -159,7 +161,7 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
     for part in path.split("."):
         if isinstance(node, Mapping):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             return None

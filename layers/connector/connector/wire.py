@@ -238,6 +238,11 @@ def _as_list(raw: object) -> list[object]:
     return list(raw) if isinstance(raw, list | tuple) else [raw]
 
 
+def _present(raw: object) -> list[object]:
+    """A user field's values; the guide: "Empty or null values are ignored"."""
+    return [v for v in _as_list(raw) if v is not None and not (isinstance(v, str) and not v.strip())]
+
+
 def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) -> None:
     if value in target:
         return
@@ -251,7 +256,7 @@ def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
     lists: dict[str, list[str]] = {}
     for name, hashed_list in HASHED_USER_LISTS.items():
         plain_list = PLAIN_USER_LISTS.get(name) if geo_format == "plain" else None
-        for raw in _as_list(b.values.get(name)):
+        for raw in _present(b.values.get(name)):
             try:
                 if plain_list:
                     value, target = normalize.normalize_plain(name, raw), plain_list
@@ -261,7 +266,7 @@ def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
                 b.warnings.append(Issue(f"user.{name}", str(problem)))
                 continue
             _add_distinct(b, lists.setdefault(target, []), target, value)
-        for raw in _as_list(b.values.get(f"{name}_sha256")):
+        for raw in _present(b.values.get(f"{name}_sha256")):
             try:
                 value = normalize.check_prehashed(raw)
             except InvalidValue as problem:
@@ -287,21 +292,21 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
     wants_currency = amount is not None or major not in (None, "")
     if wants_currency and currency is None and not any(i.field == "data.currency" for i in b.errors):
         b.errors.append(Issue("data.currency", "is required when an amount is given"))
-    candidates: dict[str, object] = {
-        "amount": amount,
-        "currency": currency,
-        "plan_id": b.read("plan_id", "data.plan_id", _parse_text),
-        "contents": _build_contents(b, currency) if b.values.get("contents") else None,
-    }
     data: dict[str, object] = {"type": data_type}
-    for name, value in candidates.items():
-        if value is None or value == []:
-            continue
-        if name in accepted:
+    for name, value in (("amount", amount), ("currency", currency)):
+        if value is not None:
             data[name] = value
-        else:
+    # A field the data type drops is never read: a bad value there must not reject the event.
+    for name in ("plan_id", "contents"):
+        if b.values.get(name) in (None, "", []):
+            continue
+        if name not in accepted:
             b.warnings.append(Issue(f"data.{name}", f"dropped: {event_type} accepts only {', '.join(accepted)}"))
-    return data
+        elif name == "plan_id":
+            data[name] = b.read("plan_id", "data.plan_id", _parse_text)
+        else:
+            data[name] = _build_contents(b, currency)
+    return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
@@ -387,7 +392,7 @@ def read_error(body: bytes) -> ErrorDetail:
         error = json.loads(body)["error"]
         message = str(error.get("message") or "rejected by OpenAI")
         params = [error.get("param")] + [e.get("param") for e in error.get("errors") or [] if isinstance(e, dict)]
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return ErrorDetail("rejected by OpenAI (no error body)", None)
     for param in params:
         match = ERROR_PARAM.match(param) if isinstance(param, str) else None

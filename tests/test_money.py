@@ -1,0 +1,114 @@
+"""money: currency codes and amounts in the currency's minor units (ISO 4217 exponents)."""
+
+from __future__ import annotations
+
+import pytest
+from connector import money
+from connector.errors import InvalidValue
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@pytest.mark.parametrize(
+    "currency, digits",
+    [("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("VND", 0), ("CLP", 0), ("ISK", 0)]
+    + [(code, 3) for code in ("BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD")],
+)
+def test_exponent_follows_iso_4217(currency, digits):
+    assert money.exponent(currency) == digits
+
+
+@pytest.mark.parametrize(
+    "raw, currency, minor",
+    [
+        ("129.99", "USD", 12999),
+        ("25.00", "USD", 2500),
+        ("25", "USD", 2500),
+        ("0.5", "USD", 50),
+        ("1,299.00", "USD", 129900),
+        (" 79.99 ", "EUR", 7999),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("1.2", "KWD", 1200),
+        (25, "USD", 2500),
+        (79.99, "USD", 7999),
+        ("0", "USD", 0),
+    ],
+)
+def test_major_to_minor_converts_by_the_currency_exponent(raw, currency, minor):
+    assert money.major_to_minor(raw, currency) == minor
+
+
+@pytest.mark.parametrize(
+    "raw, currency",
+    [
+        ("1.5", "JPY"),  # JPY has no minor unit
+        ("1.2345", "KWD"),
+        ("129.999", "USD"),
+        ("-5.00", "USD"),
+        ("12.99 USD", "USD"),
+        ("$12.99", "USD"),
+        ("1e3", "USD"),
+        ("", "USD"),
+        (None, "USD"),
+        (True, "USD"),
+        (float("inf"), "USD"),
+        (float("nan"), "USD"),
+        ("9" * 20, "USD"),  # beyond what JSON readers keep exactly
+    ],
+)
+def test_major_to_minor_refuses_what_is_not_a_plain_amount(raw, currency):
+    with pytest.raises(InvalidValue):
+        money.major_to_minor(raw, currency)
+
+
+@pytest.mark.parametrize("raw, minor", [(12999, 12999), (12999.0, 12999), ("12999", 12999), (" 0 ", 0)])
+def test_mapped_amount_is_an_integer_in_minor_units(raw, minor):
+    assert money.parse_minor_units(raw) == minor
+
+
+@pytest.mark.parametrize("raw", ["129.99", 129.99, "12,999", "-1", -1, True, None, [], "", 2**53, "١٢٣"])
+def test_mapped_amount_in_major_units_or_not_an_integer_is_refused(raw):
+    with pytest.raises(InvalidValue):
+        money.parse_minor_units(raw)
+
+
+@pytest.mark.parametrize("raw, code", [("usd", "USD"), (" Eur ", "EUR"), ("JPY", "JPY")])
+def test_currency_is_three_uppercase_letters(raw, code):
+    assert money.normalize_currency(raw) == code
+
+
+@pytest.mark.parametrize("raw", ["US", "USDT", "U$D", "", 840, None, "€"])
+def test_currency_that_is_not_a_three_letter_code_is_refused(raw):
+    with pytest.raises(InvalidValue):
+        money.normalize_currency(raw)
+
+
+ANY = st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.lists(st.integers(), max_size=2)
+AMOUNT_TEXT = st.from_regex(r"\s*-?[0-9,]{0,12}(\.[0-9]{0,4})?\s*", fullmatch=True)
+CURRENCIES = st.sampled_from(["USD", "JPY", "KWD", "EUR", "BHD", "CLP"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=ANY | AMOUNT_TEXT, currency=CURRENCIES)
+def test_money_rules_answer_in_range_or_raise_invalid_value(raw, currency):
+    for rule in (lambda v: money.major_to_minor(v, currency), money.parse_minor_units, money.normalize_currency):
+        try:
+            value = rule(raw)
+        except InvalidValue:
+            continue
+        if isinstance(value, int):
+            assert 0 <= value <= money.MAX_AMOUNT
+
+
+@settings(max_examples=200, deadline=None)
+@given(units=st.integers(min_value=0, max_value=10**12), currency=CURRENCIES)
+def test_major_to_minor_round_trips_a_formatted_amount(units, currency):
+    digits = money.exponent(currency)
+    text = f"{units / 10**digits:.{digits}f}" if digits else str(units)
+    assert money.major_to_minor(text, currency) == units
+
+
+def test_an_integer_too_long_to_print_is_an_invalid_value_not_a_crash():
+    with pytest.raises(InvalidValue):
+        money.parse_minor_units("9" * 5000)
