@@ -2,7 +2,10 @@
 # Both install what they need first (a Python 3.13 venv, the npm SQS emulator, SAM CLI for tests).
 
 SHELL := /bin/bash
-PYTHON := $(firstword $(shell command -v python3.13 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3))
+# Python 3.13 (the Lambda runtime) wherever it is: pyenv's install, a working python3.13 on PATH
+# (a pyenv shim whose version is not selected fails the check), else python3.
+PYTHON := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+	$(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) $(shell command -v python3))
 PY13_DIR := $(dir $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin

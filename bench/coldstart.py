@@ -27,11 +27,13 @@ HANDLER_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "OpenAIEventsConnector",
 }
 
-#: Name -> (directory put first on sys.path, module imported).
+#: Name -> (directory put first on sys.path, module imported, tracing on). With tracing on the
+#: Tracer imports the X-Ray SDK (connector/tracing.py): the template's default, priced separately.
 TARGETS = {
-    "import boto3": (None, "boto3"),
-    "ingest handler": ("functions/ingest", "app"),
-    "batch sender handler": ("functions/batch_sender", "app"),
+    "import boto3": (None, "boto3", False),
+    "ingest handler": ("functions/ingest", "app", False),
+    "batch sender handler": ("functions/batch_sender", "app", False),
+    "ingest handler, tracing on": ("functions/ingest", "app", True),
 }
 
 _PROBE = """
@@ -43,26 +45,30 @@ print((time.perf_counter() - start) * 1000)
 """
 
 
-def _env() -> dict[str, str]:
+def _env(tracing: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env.update(HANDLER_ENV)
     env.pop("PYTHONPATH", None)
+    if tracing:
+        env.pop("POWERTOOLS_TRACE_DISABLED")
     return env
 
 
-def _probe(directory: str | None, module: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def _probe(
+    directory: str | None, module: str, tracing: bool = False, flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     path = ""
     if directory:
         path = f"sys.path[:0] = [{str(ROOT / directory)!r}, {str(ROOT / 'layers' / 'connector')!r}]"
     code = _PROBE.format(path=path, module=module)
     return subprocess.run(
-        [sys.executable, *flags, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, check=True
+        [sys.executable, *flags, "-c", code], cwd=ROOT, env=_env(tracing), capture_output=True, text=True, check=True
     )
 
 
-def top_imports(directory: str, module: str, count: int = 8) -> list[dict]:
+def top_imports(directory: str, module: str, tracing: bool, count: int = 8) -> list[dict]:
     """The heaviest top-level imports (-X importtime, cumulative) under the handler."""
-    lines = _probe(directory, module, ("-X", "importtime")).stderr.splitlines()
+    lines = _probe(directory, module, tracing, ("-X", "importtime")).stderr.splitlines()
     found = []
     for line in lines:
         if not line.startswith("import time:") or "|" not in line:
@@ -77,8 +83,8 @@ def run() -> dict:
     samples: dict[str, list[float]] = {name: [] for name in TARGETS}
     _probe(*TARGETS["ingest handler"])  # write the .pyc files first
     for _ in range(RUNS):
-        for name, (directory, module) in TARGETS.items():
-            samples[name].append(float(_probe(directory, module).stdout.strip().splitlines()[-1]))
+        for name, (directory, module, tracing) in TARGETS.items():
+            samples[name].append(float(_probe(directory, module, tracing).stdout.strip().splitlines()[-1]))
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["import boto3"]
     rows = [{"target": name, "ms": ms, "ratio": ms / base} for name, ms in medians.items()]

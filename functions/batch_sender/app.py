@@ -5,18 +5,19 @@ from __future__ import annotations
 import os
 import time
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from connector.batch import Record
 from connector.observability import record_counts, record_vendor_stats
 from connector.runtime import build_batch_service
+from connector.tracing import build_tracer
 
 #: Seconds kept back from the function timeout for dead-lettering and the answer.
 RESERVE_SECONDS = 15
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
-tracer = Tracer()
+tracer = build_tracer()
 service = build_batch_service()
 
 

@@ -6,15 +6,16 @@ import json
 import os
 from pathlib import Path
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from connector.observability import record_counts, record_vendor_stats
 from connector.runtime import build_ingest_service
+from connector.tracing import build_tracer
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
-tracer = Tracer()
+tracer = build_tracer()
 app = APIGatewayRestResolver()
 service = build_ingest_service(default_actions=Path(__file__).with_name("actions.json"))
 

@@ -70,6 +70,8 @@ def _parse_iso8601_ms(text: str) -> int:
 
 
 def parse_int(raw: object) -> int:
+    if type(raw) is int:
+        return raw
     if isinstance(raw, bool):
         raise InvalidValue("must be an integer")
     if isinstance(raw, float) and raw.is_integer():

@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from connector import wire
 from connector.actions import Route
 from connector.client import OpenAIClient
 from connector.errors import RetryableSendError
 from connector.packing import pack_events
+from connector.redact import redact_vendor_message
 
 
 class Outcome(enum.Enum):
@@ -90,7 +91,7 @@ class Sender:
                 done = Outcome.VALIDATED if route.validate_only else Outcome.SENT
                 _fill(results, positions, SendResult(done))
             elif status in (400, 413, 422):
-                pending[:0] = _isolate(results, positions, response.body)
+                pending[:0] = _isolate(results, positions, response.body, encoded, api_key)
             elif status in (401, 403) and not refreshed:
                 refreshed = True
                 try:
@@ -128,9 +129,14 @@ def _fill(results: list[SendResult | None], positions: Sequence[int], result: Se
         results[position] = result
 
 
-def _isolate(results: list[SendResult | None], positions: list[int], body: bytes) -> list[list[int]]:
+def _isolate(
+    results: list[SendResult | None], positions: list[int], body: bytes, encoded: Sequence[bytes], api_key: str
+) -> list[list[int]]:
     """After a 400: reject the event OpenAI named and resend the rest, or bisect to find it."""
     detail = wire.read_error(body)
+    # The message reaches answers, logs and the dead-letter queue: nothing OpenAI quotes from the events.
+    message = redact_vendor_message(detail.message, (encoded[p] for p in positions), secrets=(api_key,))
+    detail = replace(detail, message=message)
     if detail.event_index is not None and 0 <= detail.event_index < len(positions):
         bad = positions[detail.event_index]
         results[bad] = SendResult(Outcome.REJECTED, detail.message)

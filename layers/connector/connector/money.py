@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from connector.errors import InvalidValue
 
@@ -18,8 +17,8 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
-#: A major-unit amount as Tealium's e-commerce extension writes it: "129.99", "1,299.00".
-MAJOR_AMOUNT = re.compile(r"\d+(?:\.\d+)?")
+#: A major-unit amount as Tealium's e-commerce extension writes it: "129.99", "1,299.00" (commas removed).
+MAJOR_AMOUNT = re.compile(r"([0-9]{1,30})(?:\.([0-9]{1,30}))?")
 #: A mapped minor-unit amount as text; the length cap keeps int() from refusing it with a ValueError.
 MINOR_AMOUNT = re.compile(r"[0-9]{1,100}")
 #: Integers above this lose precision in JavaScript readers of the JSON.
@@ -65,16 +64,15 @@ def parse_minor_units(raw: object) -> int:
 
 
 def major_to_minor(raw: object, currency: str) -> int:
-    """ "129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234."""
+    """ "129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234. Exact: integer arithmetic only."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
-    text = str(raw).strip().replace(",", "")
-    if not MAJOR_AMOUNT.fullmatch(text):
+    match = MAJOR_AMOUNT.fullmatch(str(raw).strip().replace(",", ""))
+    if match is None:
         raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
-    try:
-        minor = Decimal(text).scaleb(exponent(currency))
-    except InvalidOperation:
-        raise InvalidValue("must be a decimal amount in major units") from None
-    if minor != minor.to_integral_value():
-        raise InvalidValue(f"has more decimals than {currency} allows ({exponent(currency)})")
-    return _checked(int(minor))
+    whole, fraction = match.group(1), match.group(2) or ""
+    places = exponent(currency)
+    if fraction[places:].strip("0"):
+        raise InvalidValue(f"has more decimals than {currency} allows ({places})")
+    fraction = fraction[:places].ljust(places, "0")
+    return _checked(int(whole) * 10**places + (int(fraction) if fraction else 0))

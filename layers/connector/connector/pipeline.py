@@ -6,7 +6,7 @@ errors that name why not. One bad event never affects its neighbours.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from connector import wire
@@ -55,59 +55,47 @@ def prepare_event(
         prepared.errors.append(Issue(err.field, err.reason))
         return prepared
     values = map_values(action, payload)
-    # JSON's "\ud800" escapes decode to unpaired surrogates, which no UTF-8 body (or hash) can carry:
-    # such a user field is dropped with a warning (as any bad user value is), any other rejects the event.
-    unencodable = [name for name, value in values.items() if not _is_unicode(value)]
-    dropped = [Issue(f"user.{name}", NOT_UNICODE) for name in unencodable if name in USER_FIELDS]
-    errors = [Issue(DATA_FIELDS.get(name, name), NOT_UNICODE) for name in unencodable if name not in USER_FIELDS]
-    for name in unencodable:
-        del values[name]
-    if errors:
-        prepared.errors, prepared.warnings = errors, dropped
-        prepared.event_id = _event_id(None, values)
-        return prepared
     built = wire.build_event(spec, values, now_ms)
-    prepared.warnings = [*dropped, *built.warnings]
+    prepared.warnings = built.warnings
     prepared.event_id = _event_id(built.event, values)
     if built.event is None:
         prepared.errors = built.errors
         return prepared
+    try:
+        prepared.encoded = wire.encode_event(built.event)
+    except UnicodeEncodeError:
+        # JSON's "\ud800" escapes decode to unpaired surrogates, which UTF-8 cannot carry. Identifiers
+        # were already checked as they were hashed; any other text is found here, once, at no cost
+        # to the events without it.
+        prepared.errors = [Issue(_unencodable_field(built.event) or "event", NOT_UNICODE)]
+        return prepared
     prepared.event = built.event
-    prepared.encoded = wire.encode_event(built.event)
     return prepared
 
 
 NOT_UNICODE = "is not valid Unicode text: it holds an unpaired surrogate escape (\\ud800-\\udfff)"
-#: Mapped user fields (the guide's names): a bad one is dropped, the event still goes.
-USER_FIELDS = frozenset(
-    {*wire.HASHED_USER_LISTS, *(f"{name}_sha256" for name in wire.HASHED_USER_LISTS), *wire.USER_SCALARS}
-)
-#: Mapped e-commerce names -> the field an error names, as the wire module's errors name them.
-DATA_FIELDS = {
-    "amount": "data.amount",
-    "amount_major": "data.amount",
-    "currency": "data.currency",
-    "contents": "data.contents",
-    "plan_id": "data.plan_id",
-}
 
 
-def _is_unicode(value: object) -> bool:
-    """No string in the value (keys included, at any depth) holds a surrogate code point."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+def _unencodable_field(node: object, path: str = "") -> str:
+    """The dotted path of the first text (key or value) that UTF-8 cannot encode."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        here = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and not _encodable(key):
+            return here
+        if isinstance(value, str) and not _encodable(value):
+            return here
+        found = _unencodable_field(value, here) if isinstance(value, dict | list) else ""
+        if found:
+            return found
+    return ""
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,20 @@ from connector.settings import Settings
 
 if TYPE_CHECKING:
     from connector.batch import BatchService
+
+
+#: SDK loggers that log whole requests and responses at DEBUG: Secrets Manager's answer (the API key)
+#: and SendMessageBatch's bodies (queued events). Kept at INFO even when the root logger is at DEBUG
+#: (Lambda's application log level), since nothing below INFO there is safe to log.
+SDK_LOGGERS = ("botocore", "boto3")
+
+
+def quiet_sdk_loggers() -> None:
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in SDK_LOGGERS:
+        sdk_logger = logging.getLogger(name)
+        if sdk_logger.level == logging.NOTSET or sdk_logger.level < logging.INFO:
+            sdk_logger.setLevel(floor)  # fixed now: a root logger turned to DEBUG later does not reach them
 
 
 def build_sender(settings: Settings) -> Sender:
@@ -49,6 +64,7 @@ def sqs_queue(queue_url: str | None) -> EventQueue | None:
 
 
 def build_ingest_service(default_actions: Path, environ: Mapping[str, str] | None = None) -> IngestService:
+    quiet_sdk_loggers()
     settings = Settings.from_env(environ)
     actions = load_actions(settings.actions_config or default_actions)
     check_routes(actions, settings)
@@ -58,6 +74,7 @@ def build_ingest_service(default_actions: Path, environ: Mapping[str, str] | Non
 def build_batch_service(environ: Mapping[str, str] | None = None) -> BatchService:
     from connector.batch import BatchService  # the ingest function never imports the batch sender
 
+    quiet_sdk_loggers()
     settings = Settings.from_env(environ)
     return BatchService(build_sender(settings), sqs_queue(settings.dead_letter_queue_url), settings.max_receive_count)
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-
 from connector.errors import RetryableSendError
-
 
 #: template.yaml creates the secret with a placeholder value that starts like this.
 PLACEHOLDER_PREFIX = "REPLACE_WITH_"
@@ -23,6 +19,10 @@ class ApiKeys:
     def get(self, secret_id: str, force_fetch: bool = False) -> str:
         if not secret_id:
             raise RetryableSendError("no API key secret configured (API_KEY_SECRET_ID)")
+        # Imported on first use: Powertools' parameters module loads boto3 (about 50 ms of a cold start).
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
         try:
             value = parameters.get_secret(secret_id, max_age=self.max_age_seconds, force_fetch=force_fetch)
         except (GetParameterError, TransformParameterError) as err:

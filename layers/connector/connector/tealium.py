@@ -78,16 +78,23 @@ def _parse_json(text: str, where: str) -> list[object]:
 
 @dataclass(frozen=True)
 class Payload:
-    """One Tealium payload and the scopes its attribute names are looked up in, in order."""
+    """One Tealium payload, and its attributes by name: the scopes they are looked up in, merged once."""
 
     root: Mapping[str, object]
     kind: str
-    scopes: tuple[Mapping[str, object], ...]
+    attributes: Mapping[str, object]
+
+    @classmethod
+    def from_scopes(cls, root: Mapping[str, object], kind: str, *scopes: Mapping[str, object]) -> Payload:
+        """The first scope that has a name wins: merging in reverse lets it write last."""
+        attributes: dict[str, object] = {}
+        for scope in reversed(scopes):
+            attributes.update(scope)
+        return cls(root, kind, attributes)
 
     def lookup(self, name: str) -> object | None:
-        for scope in self.scopes:
-            if name in scope:
-                return scope[name]
+        if name in self.attributes:
+            return self.attributes[name]
         return dig(self.root, name) if "." in name else None
 
     def automapped_values(self) -> dict[str, object]:
@@ -114,43 +121,47 @@ class Payload:
         return self.root
 
     def _retail_items(self) -> list[dict[str, object]]:
+        # Item by item (ARCHITECTURE): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
         skus, prods = _as_items(self.lookup("_csku")), _as_items(self.lookup("_cprod"))
-        columns = {field: _as_items(self.lookup(name)) for name, field in RETAIL_ITEM_FIELDS.items()}
-        count = max([len(skus), len(prods)] + [len(column) for column in columns.values()])
+        columns = [(field, _as_items(self.lookup(name))) for name, field in RETAIL_ITEM_FIELDS.items()]
+        columns = [(field, column) for field, column in columns if column]
+        count = max(len(skus), len(prods), *(len(column) for _, column in columns))
         items = []
         for i in range(count):
-            # Item by item (ARCHITECTURE): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
-            item = {field: _at(column, i) for field, column in columns.items()}
-            item["id"] = _first(_at(skus, i), _at(prods, i))
-            item["content_type"] = _first(item.get("content_type"), "product")
-            items.append({k: v for k, v in item.items() if v not in (None, "")})
+            item = {field: column[i] for field, column in columns if i < len(column) and column[i] not in (None, "")}
+            item_id = _first(_at(skus, i), _at(prods, i))
+            if item_id is not None:
+                item["id"] = item_id
+            item.setdefault("content_type", "product")
+            items.append(item)
         return items
 
 
 def read_payload(document: object, index: int = 0) -> Payload:
-    if not isinstance(document, Mapping):
+    if not isinstance(document, dict):
         raise InputError(f"events[{index}]", "must be a JSON object (Tealium event, visitor or attributes)")
     if _is_event_json(document):
         data = _dict(document.get("data"))
-        scopes = (_dict(data.get("udo")), document, _dict(data.get("firstparty_tealium_cookies")))
-        return Payload(document, "event", scopes)
+        return Payload.from_scopes(
+            document, "event", _dict(data.get("udo")), document, _dict(data.get("firstparty_tealium_cookies"))
+        )
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
         last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
         scopes = tuple(_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags"))
         scopes += tuple(_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags"))
-        return Payload(document, "visitor", (*scopes, last_udo, document))
-    return Payload(document, "attributes", (document,))
+        return Payload.from_scopes(document, "visitor", *scopes, last_udo, document)
+    return Payload(document, "attributes", document)
 
 
 def _is_event_json(document: Mapping[str, object]) -> bool:
-    return isinstance(document.get("data"), Mapping) and ("udo" in document["data"] or "post_time" in document)
+    return isinstance(document.get("data"), dict) and ("udo" in document["data"] or "post_time" in document)
 
 
 def _is_visitor_json(document: Mapping[str, object]) -> bool:
-    return isinstance(document.get("current_visit"), Mapping) or (
-        isinstance(document.get("properties"), Mapping)
-        and isinstance(document.get("metrics", {}), Mapping)
+    return isinstance(document.get("current_visit"), dict) or (
+        isinstance(document.get("properties"), dict)
+        and isinstance(document.get("metrics", {}), dict)
         and "visitor_id" in document["properties"]
     )
 
@@ -159,7 +170,7 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
     """`data.dom.url` or `current_visit.properties.plan` (list positions as numbers: `items.0.id`)."""
     node: object = root
     for part in path.split("."):
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
@@ -168,8 +179,12 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
     return node
 
 
+#: Parsed JSON: objects are plain dicts (checking `dict` is far cheaper than an abstract Mapping).
+EMPTY: dict[str, object] = {}
+
+
 def _dict(value: object) -> Mapping[str, object]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else EMPTY
 
 
 def _first(*values: object) -> object | None:

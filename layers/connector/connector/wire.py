@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import quote, urlsplit
 
 from connector import coerce, money, normalize
@@ -224,9 +225,12 @@ def _parse_url(raw: object) -> str:
 
 
 def _parse_text(raw: object) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+    if type(raw) is str:
+        text = raw.strip()
+    elif isinstance(raw, bool) or not isinstance(raw, int | float):
         raise InvalidValue("must be a string")
-    text = str(raw).strip()
+    else:
+        text = str(raw)
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidValue(f"must be at most {MAX_TEXT_CHARS} characters")
     return text
@@ -252,30 +256,39 @@ def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) ->
     target.append(value)
 
 
+def _user_columns(geo_format: str) -> tuple[tuple[str, str, Callable[[object], str]], ...]:
+    """(mapping key, OpenAI list, normalizer) for both hash columns of each field, in a fixed order."""
+    columns = []
+    for name, hashed_list in HASHED_USER_LISTS.items():
+        if geo_format == "plain" and name in PLAIN_USER_LISTS:
+            columns.append((name, PLAIN_USER_LISTS[name], partial(normalize.normalize_plain, name)))
+        else:
+            columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
+        columns.append((f"{name}_sha256", hashed_list, normalize.check_prehashed))
+    return tuple(columns)
+
+
+USER_COLUMNS = {geo_format: _user_columns(geo_format) for geo_format in GEO_FORMATS}
+
+
 def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
     lists: dict[str, list[str]] = {}
-    for name, hashed_list in HASHED_USER_LISTS.items():
-        plain_list = PLAIN_USER_LISTS.get(name) if geo_format == "plain" else None
-        for raw in _present(b.values.get(name)):
+    for key, target, normalizer in USER_COLUMNS[geo_format]:
+        raw = b.values.get(key)
+        if raw is None:
+            continue
+        for item in _present(raw):
             try:
-                if plain_list:
-                    value, target = normalize.normalize_plain(name, raw), plain_list
-                else:
-                    value, target = normalize.hash_identifier(name, raw), hashed_list
+                value = normalizer(item)
             except InvalidValue as problem:
-                b.warnings.append(Issue(f"user.{name}", str(problem)))
+                b.warnings.append(Issue(f"user.{key}", str(problem)))
                 continue
             _add_distinct(b, lists.setdefault(target, []), target, value)
-        for raw in _present(b.values.get(f"{name}_sha256")):
-            try:
-                value = normalize.check_prehashed(raw)
-            except InvalidValue as problem:
-                b.warnings.append(Issue(f"user.{name}_sha256", str(problem)))
-                continue
-            _add_distinct(b, lists.setdefault(hashed_list, []), hashed_list, value)
     user: dict[str, object] = {k: v for k, v in lists.items() if v}
     for name, wire_name in USER_SCALARS.items():
-        value = b.read(name, f"user.{name}", lambda raw, n=name: normalize.normalize_plain(n, raw), drop_only=True)
+        if b.values.get(name) is None:
+            continue
+        value = b.read(name, f"user.{name}", partial(normalize.normalize_plain, name), drop_only=True)
         if value is not None:
             user[wire_name] = value
     return user
@@ -309,43 +322,47 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
     return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
+#: A content item's text fields, as the neutral item from the Tealium adapter names them.
+ITEM_TEXT_FIELDS = ("id", "name", "content_type", "group_id")
+
+
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
     contents = []
     for position, item in enumerate(_as_list(b.values.get("contents"))):
-        prefix = f"data.contents[{position}]"
-        if not isinstance(item, Mapping):
-            b.errors.append(Issue(prefix, "must be an object"))
+        if not isinstance(item, dict):
+            b.errors.append(Issue(f"data.contents[{position}]", "must be an object"))
             continue
         wire_item: dict[str, object] = {}
-        for name in ("id", "name", "content_type", "group_id"):
-            value = _read_item(b, item, name, f"{prefix}.{name}", _parse_text)
+        for name in ITEM_TEXT_FIELDS:
+            value = _read_item(b, item, name, position, _parse_text)
             if value:
                 wire_item[name] = value
-        quantity = _read_item(b, item, "quantity", f"{prefix}.quantity", coerce.parse_int)
+        quantity = _read_item(b, item, "quantity", position, coerce.parse_int)
         if quantity is not None:
             wire_item["quantity"] = quantity
-        if item.get("price_major") not in (None, ""):
+        price = item.get("price_major")
+        if price is not None and price != "":
             if currency is None:
-                b.errors.append(Issue(f"{prefix}.amount", "needs data.currency to convert a price"))
-            else:
-                price = _read_item(
-                    b, item, "price_major", f"{prefix}.amount", lambda raw: money.major_to_minor(raw, currency)
-                )
-                if price is not None:
-                    wire_item["amount"] = price
-                    wire_item["currency"] = currency
+                b.errors.append(Issue(f"data.contents[{position}].amount", "needs data.currency to convert a price"))
+                continue
+            try:
+                wire_item["amount"] = money.major_to_minor(price, currency)
+                wire_item["currency"] = currency
+            except InvalidValue as problem:
+                b.errors.append(Issue(f"data.contents[{position}].amount", str(problem)))
         contents.append(wire_item)
     return contents
 
 
-def _read_item(b: _Builder, item: Mapping[str, object], key: str, field_name: str, parse):
+def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, parse):
     raw = item.get(key)
     if raw is None or raw == "":
         return None
     try:
         return parse(raw)
     except InvalidValue as problem:
-        b.errors.append(Issue(field_name, str(problem)))
+        # The field name is built only on the error path: this loop runs for every item of every event.
+        b.errors.append(Issue(f"data.contents[{position}].{key}", str(problem)))
         return None
 
 
