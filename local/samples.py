@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "layers" / "connector"))
 from connector import wire  # noqa: E402
 from connector.actions import Route  # noqa: E402
 from connector.queue import to_message  # noqa: E402
+
 from local.apigw import proxy_event  # noqa: E402
 
 EVENTS = ROOT / "events"
@@ -51,7 +52,7 @@ def sqs_record(body: str) -> dict:
             "ApproximateFirstReceiveTimestamp": now,
         },
         "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:openai-events-connector-events",
         "awsRegion": "us-east-1",

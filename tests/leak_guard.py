@@ -16,6 +16,14 @@ FORBIDDEN = (
     "opp_4f2b9c7e1a",
     "sk-standin-0123456789abcdef",
     "sk-rotated-fedcba9876543210",
+    # tests/test_privacy.py's canaries
+    "Canary.Leak+7731@privacy-probe.example",
+    "canary.leak+7731@privacy-probe.example",
+    "+44 7700 900417",
+    "447700900417",
+    "EXT-CANARY-55213",
+    "opp_canary_9d8c7b6a5f",
+    "sk-env-var-ignored-4242aa",
 )
 
 LEAKS: list[str] = []

@@ -8,8 +8,8 @@ import time
 
 import boto3
 import pytest
-
 from connector import wire
+
 from local.openai_standin import Fault
 from local.sqs_poller import EventSourcePoller
 from tests.conftest import STANDIN_PIXEL, fresh, load_event, load_handler

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-
 from connector import wire
+
 from local.apigw import proxy_event
 from local.openai_standin import Fault
 from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, fresh, load_event

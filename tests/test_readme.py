@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from connector.actions import parse_actions
 
 ROOT = Path(__file__).resolve().parent.parent

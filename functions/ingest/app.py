@@ -9,6 +9,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from connector.observability import record_counts, record_vendor_stats
 from connector.runtime import build_ingest_service
 from connector.tracing import build_tracer
@@ -52,6 +53,7 @@ def no_such_route(error: Exception) -> Response:
 def unexpected_error(error: Exception) -> Response:
     # The type only: a message or traceback could quote the payload.
     logger.error("unexpected error", extra={"error_type": type(error).__name__})
+    metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
     body = {"errors": [{"field": "request", "reason": "internal error; sending it again is safe"}], "results": []}
     return Response(500, content_types.APPLICATION_JSON, json.dumps(body))
 

@@ -150,7 +150,8 @@ class IngestService:
 def _body_bytes(body: str | bytes, base64_encoded: bool) -> int:
     """The body's size as the client sent it: UTF-8 bytes, not characters ("é" is 2 bytes)."""
     if base64_encoded:
-        return len(body) * 3 // 4  # within 2 bytes of the decoded size
+        padding = body[-2:].count("=" if isinstance(body, str) else b"=")
+        return len(body) * 3 // 4 - padding  # the decoded size, for well-formed base64
     if isinstance(body, bytes) or body.isascii():
         return len(body)
     return len(body.encode("utf-8", "surrogatepass"))

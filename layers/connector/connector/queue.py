@@ -22,8 +22,12 @@ MESSAGE_VERSION = 1
 MAX_BATCH_ENTRIES = 10
 #: ...and at most 256 KiB per message and per batch, counting bodies and attributes.
 MAX_MESSAGE_BYTES = 262_144
-#: Bytes kept back per entry for the reason attribute of a dead-lettered message.
-ATTRIBUTE_ALLOWANCE = 512
+#: A dead-letter reason is cut to this many characters, in the body and in the `reason` attribute.
+MAX_REASON_CHARS = 400
+#: Bytes ingest keeps back in every message for what dead-lettering adds to it: the reason in the body
+#: (JSON-escaped, at most 6 bytes a character) and again as an attribute (UTF-8, at most 4), with keys.
+#: Without it the largest events could be queued but not dead-lettered with their reason.
+ATTRIBUTE_ALLOWANCE = 10 * MAX_REASON_CHARS + 96
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def from_message(body: str) -> QueuedEvent:
 
 def with_dead_letter_reason(body: str, reason: str, at_ms: int) -> str:
     message = json.loads(body)
-    message["dead_letter"] = {"reason": reason, "at_ms": at_ms}
+    message["dead_letter"] = {"reason": reason[:MAX_REASON_CHARS], "at_ms": at_ms}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -63,6 +67,11 @@ def check_message_size(message: str) -> None:
     if size + ATTRIBUTE_ALLOWANCE > MAX_MESSAGE_BYTES:
         limit = MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE
         raise InputError("event", f"is {size} bytes as a queue message; SQS takes at most {limit}")
+
+
+def _attribute_bytes(reason: str | None) -> int:
+    """What SQS counts for the `reason` attribute: its name, its data type and its value."""
+    return len("reason") + len("String") + len(reason[:MAX_REASON_CHARS].encode("utf-8")) if reason else 0
 
 
 class EventQueue:
@@ -75,7 +84,9 @@ class EventQueue:
     def send(self, messages: Sequence[str], reasons: Sequence[str | None] | None = None) -> list[str | None]:
         """Send each message; returns per message None (sent) or why it was not."""
         failures: list[str | None] = [None] * len(messages)
-        sizes = [len(m.encode("utf-8")) + ATTRIBUTE_ALLOWANCE for m in messages]
+        sizes = [
+            len(m.encode("utf-8")) + _attribute_bytes(reasons[p] if reasons else None) for p, m in enumerate(messages)
+        ]
         batches, too_large = pack_sizes(
             sizes, overhead=0, max_events=MAX_BATCH_ENTRIES, max_bytes=MAX_MESSAGE_BYTES, separator=0
         )
@@ -91,7 +102,7 @@ class EventQueue:
     def _entry(position: int, body: str, reason: str | None) -> dict[str, object]:
         entry: dict[str, object] = {"Id": str(position), "MessageBody": body}
         if reason:
-            entry["MessageAttributes"] = {"reason": {"DataType": "String", "StringValue": reason[:400]}}
+            entry["MessageAttributes"] = {"reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS]}}
         return entry
 
     def _send_batch(self, entries: list[dict[str, object]], attempts: int = 3) -> dict[int, str]:
