@@ -24,8 +24,8 @@ from connector.queue import to_message  # noqa: E402
 from local.apigw import proxy_event  # noqa: E402
 
 EVENTS = ROOT / "events"
-#: Where `sam local` finds the stack's resources: see events/env.json.
-SAMPLE_SECRET = "openai-events-connector-api-key"
+#: `sam local invoke --env-vars events/env.json`: the SQS sample's route names the same pixel and secret.
+SAM_LOCAL_ENV = EVENTS / "env.json"
 
 
 def refreshed(document: dict, now_ms: int) -> dict:
@@ -76,7 +76,8 @@ def write_samples(now_ms: int | None = None) -> list[Path]:
         ),
         "apigw/purchase-debug.json": proxy_event("purchase_debug", json.dumps(purchase)),
     }
-    route = Route("YOUR_PIXEL_ID", SAMPLE_SECRET, False, wire.DEFAULT_BASE_URL)
+    sender_env = json.loads(SAM_LOCAL_ENV.read_text())["BatchSenderFunction"]
+    route = Route(sender_env["PIXEL_ID"], sender_env["API_KEY_SECRET_ID"], False, sender_env["BASE_URL"])
     events = [
         {"id": f"ORD-{n}", "type": "order_created", "timestamp_ms": now_ms, "action_source": "web",
          "source_url": "https://shop.example.com/checkout/thank-you",

@@ -97,6 +97,16 @@ def moto_server():
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def fast_sqs():
+    """local-aws-sqs: stays fast at depth (moto slows to seconds per message at a few thousand)."""
+    from local.services import start_fast_sqs
+
+    service = start_fast_sqs()  # fails with a message naming `npm ci` when node_modules is missing
+    yield service
+    service.stop()
+
+
 _names = itertools.count()
 
 

@@ -12,7 +12,7 @@ from connector import wire
 
 from local.openai_standin import Fault
 from local.sqs_poller import EventSourcePoller
-from tests.conftest import STANDIN_PIXEL, fresh, load_event, load_handler
+from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, fresh, load_event, load_handler
 from tests.test_ingest_handler import call, fast_client, purchase
 
 pytestmark = pytest.mark.integration
@@ -128,19 +128,17 @@ def test_sample_sqs_event_is_accepted_by_the_handler(batch_app, standin, aws, la
 
 
 @pytest.fixture
-def fast_aws(monkeypatch, template, standin, moto_server):
+def fast_aws(monkeypatch, template, standin, moto_server, fast_sqs):
     """The 2,500-event test's queues on local-aws-sqs: moto slows to seconds per message at depth."""
-    from local.services import provision, start_fast_sqs
+    from local.services import provision
 
-    sqs = start_fast_sqs()
-    resources = provision(template, sqs.endpoint_url, moto_server.endpoint_url, "sk-standin-0123456789abcdef",
+    resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY,
                           name_prefix="volume")
     for name, value in resources.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PIXEL_ID", STANDIN_PIXEL)
     monkeypatch.setenv("BASE_URL", standin.base_url)
-    yield resources
-    sqs.stop()
+    return resources
 
 
 def test_2500_events_arrive_in_exactly_3_requests_each_within_the_limits(fast_aws, standin, lambda_context):

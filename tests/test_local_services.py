@@ -18,13 +18,6 @@ REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def fast_sqs():
-    service = start_fast_sqs()  # fails with a message naming `npm ci` when node_modules is missing
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="module")
 def moto():
     service = start_moto()
     yield service

@@ -44,15 +44,6 @@ CONTEXT = FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
 _prefixes = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def fast_sqs():
-    from local.services import start_fast_sqs
-
-    service = start_fast_sqs()
-    yield service
-    service.stop()
-
-
 @pytest.fixture
 def quiet_standin():
     """A stand-in of its own that keeps no request bodies: memory stays flat over 20,000 events."""

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from local.services import aws_client, start_fast_sqs, start_moto, wait_for_depth
+from local.services import aws_client, start_moto, wait_for_depth
 from local.sqs_poller import EventSourcePoller
 
 pytestmark = pytest.mark.integration
@@ -26,13 +26,6 @@ RECORD_KEYS = {
     "eventSourceARN",
     "awsRegion",
 }
-
-
-@pytest.fixture(scope="module")
-def fast_sqs():
-    service = start_fast_sqs()  # fails with a message naming `npm ci` when node_modules is missing
-    yield service
-    service.stop()
 
 
 @pytest.fixture(scope="module")
