@@ -190,3 +190,9 @@ def test_route_prefers_the_action_overrides():
 def test_spec_carries_the_action_and_the_connector_defaults():
     action = parse_actions(document(event_type="custom", custom_event_name="signup", action_source="email"))["purchase"]
     assert action.spec("web", "sha256") == wire.EventSpec("custom", "signup", "email", "web", "sha256")
+
+
+def test_app_event_with_a_fixed_non_mobile_action_source_fails_at_load():
+    document = {"actions": {"install": {"delivery": "realtime", "event_type": "app_installed", "action_source": "web"}}}
+    with pytest.raises(ConfigError, match=r"^actions\.install\.action_source: app_installed .* mobile_app only"):
+        parse_actions(json.dumps(document))

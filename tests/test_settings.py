@@ -114,3 +114,11 @@ def test_a_bad_value_fails_naming_the_variable(variable, value):
 @pytest.mark.parametrize("source", ["web", "mobile_app", "offline", "physical_store", "phone_call", "email", "other"])
 def test_every_action_source_is_a_valid_default(source):
     assert Settings.from_env({"DEFAULT_ACTION_SOURCE": source}).default_action_source == source
+
+
+@pytest.mark.parametrize(
+    "url", ["https://bzr.openai.com?x=1", "https://bzr.openai.com/#frag", "https://user:pw@bzr.openai.com"]
+)
+def test_base_url_with_query_fragment_or_credentials_is_refused(url):
+    with pytest.raises(ConfigError, match=r"^BASE_URL: must be a plain base URL"):
+        Settings.from_env({"BASE_URL": url})

@@ -585,3 +585,16 @@ def test_read_error_finds_the_event_index(body, message, index):
 )
 def test_read_error_survives_garbage_bodies(body):
     assert wire.read_error(body) == wire.ErrorDetail("rejected by OpenAI (no error body)", None)
+
+
+@pytest.mark.parametrize("quantity", [-1, "-3", 2**31])
+def test_content_item_quantity_must_be_a_count(quantity):
+    values = {
+        "id": "ORD-1",
+        "timestamp_ms": NOW_MS,
+        "source_url": "https://shop.example.com/",
+        "contents": [{"id": "SKU-1", "quantity": quantity}],
+    }
+    built = wire.build_event(wire.EventSpec("order_created"), values, NOW_MS)
+    assert built.event is None
+    assert [issue.field for issue in built.errors] == ["data.contents[0].quantity"]

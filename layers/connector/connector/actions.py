@@ -127,12 +127,15 @@ def _parse_action(name: str, entry: object) -> ActionConfig:
     delivery = _choice(entry, "delivery", DELIVERY_MODES, where, required=True)
     event_type = _event_type(entry.get("event_type"), where)
     custom_event_name = _custom_event_name(entry.get("custom_event_name"), event_type, where)
+    action_source = _choice(entry, "action_source", wire.ACTION_SOURCES, where)
+    if event_type in wire.MOBILE_APP_ONLY and action_source not in (None, "mobile_app"):
+        raise ConfigError(f"{where}.action_source: {event_type} is accepted from mobile_app only")
     return ActionConfig(
         name=name,
         delivery=delivery,
         event_type=event_type,
         custom_event_name=custom_event_name,
-        action_source=_choice(entry, "action_source", wire.ACTION_SOURCES, where),
+        action_source=action_source,
         disable_automapping=_flag(entry, "disable_automapping", where),
         debug=_flag(entry, "debug", where),
         pixel_id=_text(entry, "pixel_id", where),

@@ -78,6 +78,9 @@ def check_base_url(url: str, name: str = "BASE_URL") -> str:
         parts = urlsplit(url)
     except ValueError:
         raise ConfigError(f"{name}: must be an https URL") from None
+    if parts.query or parts.fragment or parts.username or parts.password:
+        # The events path and ?pid= are appended to it; credentials belong in the secret.
+        raise ConfigError(f"{name}: must be a plain base URL, without query, fragment or credentials")
     if parts.scheme == "https" and parts.hostname:
         return url.rstrip("/")
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):

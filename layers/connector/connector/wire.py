@@ -30,6 +30,8 @@ MAX_USER_LIST_VALUES = 3
 MAX_ID_CHARS = 512
 MAX_URL_CHARS = 8192
 MAX_TEXT_CHARS = 1024
+#: A content item's quantity: a count, so never negative; the cap keeps it a 32-bit integer.
+MAX_QUANTITY = 2**31 - 1
 
 DEFAULT_BASE_URL = "https://bzr.openai.com"
 EVENTS_PATH = "/v1/events"
@@ -236,6 +238,13 @@ def _parse_text(raw: object) -> str:
     return text
 
 
+def _parse_quantity(raw: object) -> int:
+    quantity = coerce.parse_int(raw)
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise InvalidValue(f"must be a whole number from 0 to {MAX_QUANTITY}")
+    return quantity
+
+
 def _as_list(raw: object) -> list[object]:
     if raw is None or raw == "":
         return []
@@ -337,7 +346,7 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
             value = _read_item(b, item, name, position, _parse_text)
             if value:
                 wire_item[name] = value
-        quantity = _read_item(b, item, "quantity", position, coerce.parse_int)
+        quantity = _read_item(b, item, "quantity", position, _parse_quantity)
         if quantity is not None:
             wire_item["quantity"] = quantity
         price = item.get("price_major")
