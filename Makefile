@@ -43,6 +43,7 @@ soak: setup  ## the fault-injection soak test (20,000 events, a few minutes)
 	$(BIN)/pytest -m soak -s $(ARGS)
 
 bench: setup  ## benchmarks: figures as ratios to a baseline measured in the same run
+	$(BIN)/pip install --quiet -r bench/requirements.txt  # the peer SDK compared against; not in the layer
 	$(BIN)/python -m bench $(ARGS)
 
 samples: setup  ## refresh the `sam local` samples in events/ (timestamps must be within 7 days)
