@@ -1,7 +1,8 @@
 """A local stand-in of OpenAI's Events API (``POST /v1/events``) for integration, soak and demo runs.
 
 It checks the wire contract in ``/work/shared/openai-events-api.md`` on its own (it imports nothing
-from the connector), records what it received, and can be told to misbehave.
+from the connector; the checks are in ``local/openai_contract.py``), records what it received, and
+can be told to misbehave (``local/standin_faults.py``).
 
 Python API::
 
@@ -49,19 +50,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import json
 import logging
-import re
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+# Sibling modules that, like this one, import only the standard library.
+from . import openai_contract as contract
+from .standin_faults import Fault, FaultSchedule
+
+__all__ = ["Fault", "OpenAIStandin", "RecordedRequest"]
 
 logger = logging.getLogger("openai_standin")
 
@@ -69,280 +73,11 @@ logger = logging.getLogger("openai_standin")
 EVENTS_PATH = "/v1/events"
 #: Prefix of the admin surface used by other processes (a demo runner).
 ADMIN_PREFIX = "/_standin/"
-#: OpenAI accepts at most this many events per request.
-MAX_EVENTS = 1000
-#: Largest accepted request body, in bytes.
-MAX_BODY_BYTES = 1_000_000
 #: A larger body is not even read: the connection is closed after the 413.
-MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES
-#: timestamp_ms must be within the last 7 days ...
-MAX_AGE_MS = 7 * 24 * 3600 * 1000
-#: ... and at most 10 minutes ahead of the receiver's clock.
-MAX_AHEAD_MS = 10 * 60 * 1000
-#: user lists hold at most this many values.
-MAX_USER_VALUES = 3
-
-#: Each standard event type and the `data.type` it requires; `custom` takes `custom` data.
-DATA_TYPE_BY_EVENT = {
-    **dict.fromkeys(("page_viewed", "contents_viewed", "items_added", "checkout_started", "order_created"), "contents"),
-    **dict.fromkeys(
-        ("lead_created", "registration_completed", "appointment_scheduled", "app_installed", "app_opened"),
-        "customer_action",
-    ),
-    **dict.fromkeys(("subscription_created", "trial_started"), "plan_enrollment"),
-    "custom": "custom",
-}
-STANDARD_EVENT_TYPES = frozenset(DATA_TYPE_BY_EVENT) - {"custom"}
-#: Events that only exist in an app.
-MOBILE_APP_EVENTS = frozenset({"app_installed", "app_opened"})
-ACTION_SOURCES = frozenset({"web", "mobile_app", "offline", "physical_store", "phone_call", "email", "other"})
-EVENT_FIELDS = frozenset(
-    {
-        "id",
-        "type",
-        "custom_event_name",
-        "timestamp_ms",
-        "oppref",
-        "source_url",
-        "action_source",
-        "opt_out",
-        "user",
-        "data",
-    }
-)
-#: Fields each data type may carry (customer_action is the order summary only).
-DATA_FIELDS = {
-    "contents": frozenset({"type", "amount", "currency", "contents"}),
-    "customer_action": frozenset({"type", "amount", "currency"}),
-    "plan_enrollment": frozenset({"type", "plan_id", "amount", "currency", "contents"}),
-    "custom": frozenset({"type", "plan_id", "amount", "currency", "contents"}),
-}
-CONTENT_STRING_FIELDS = frozenset({"id", "name", "content_type", "group_id", "currency"})
-CONTENT_INT_FIELDS = frozenset({"quantity", "amount"})
-CONTENT_FIELDS = CONTENT_STRING_FIELDS | CONTENT_INT_FIELDS | {"variant_dict"}
-
-_CUSTOM_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?")
-_CURRENCY_RE = re.compile(r"[A-Z]{3}")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_COUNTRY_RE = re.compile(r"[A-Z]{2}")
-_POSTAL_RE = re.compile(r"[A-Za-z0-9 -]{1,32}")
+MAX_DRAIN_BYTES = 16 * contract.MAX_BODY_BYTES
 
 
-def _parses_as_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-_SHA256_RULE = (_SHA256_RE.fullmatch, "64 lowercase hex characters")
-#: user list fields and the rule each value meets.
-USER_LIST_RULES: dict[str, tuple[Callable[[str], object], str]] = {
-    "emails_sha256": _SHA256_RULE,
-    "phone_numbers_sha256": _SHA256_RULE,
-    "external_ids_sha256": _SHA256_RULE,
-    "countries_sha256": _SHA256_RULE,
-    "cities_sha256": _SHA256_RULE,
-    "postal_codes_sha256": _SHA256_RULE,
-    "countries": (_COUNTRY_RE.fullmatch, "2 uppercase ASCII letters"),
-    "cities": (lambda v: 0 < len(v) <= 128, "1-128 characters"),
-    "postal_codes": (_POSTAL_RE.fullmatch, "1-32 ASCII letters, digits, spaces or hyphens"),
-}
-#: user scalar fields and their rule.
-USER_SCALAR_RULES: dict[str, tuple[Callable[[str], object], str]] = {
-    "external_id": (len, "a non-empty string"),
-    "ip_address": (_parses_as_ip, "an IPv4 or IPv6 address"),
-    "user_agent": (len, "a non-empty string"),
-}
-
-
-# --------------------------------------------------------------------------- validation
-
-
-class EventError(ValueError):
-    """One event breaks the contract; `detail` names the field and the rule, never the value."""
-
-    def __init__(self, detail: str, code: str = "invalid_event") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_http_url(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _check_amount(where: str, obj: dict[str, Any], currency_required: bool) -> None:
-    if "amount" in obj and not (_is_int(obj["amount"]) and obj["amount"] >= 0):
-        raise EventError(f"{where}.amount: must be a non-negative integer in minor units")
-    if "currency" in obj:
-        if not (isinstance(obj["currency"], str) and _CURRENCY_RE.fullmatch(obj["currency"])):
-            raise EventError(f"{where}.currency: must be an ISO 4217 code, 3 uppercase letters")
-    elif currency_required and "amount" in obj:
-        raise EventError(f"{where}.currency: required when amount is present")
-
-
-def _check_content_item(where: str, item: object) -> None:
-    if not isinstance(item, dict):
-        raise EventError(f"{where}: must be an object")
-    unknown = item.keys() - CONTENT_FIELDS
-    if unknown:
-        raise EventError(f"{where}: unknown field {sorted(unknown)[0]}")
-    for name in CONTENT_STRING_FIELDS & item.keys():
-        if not isinstance(item[name], str):
-            raise EventError(f"{where}.{name}: must be a string")
-    for name in CONTENT_INT_FIELDS & item.keys():
-        if not (_is_int(item[name]) and item[name] >= 0):
-            raise EventError(f"{where}.{name}: must be a non-negative integer")
-    _check_amount(where, item, currency_required=False)
-    variants = item.get("variant_dict", {})
-    if not (isinstance(variants, dict) and all(isinstance(v, str) for v in variants.values())):
-        raise EventError(f"{where}.variant_dict: must be an object of strings")
-
-
-def _check_data(event_type: str, data: object) -> None:
-    if not isinstance(data, dict):
-        code = "missing_event_data_type" if data is None else "invalid_event"
-        raise EventError("data: required object", code)
-    if "type" not in data:
-        raise EventError("data.type: required", "missing_event_data_type")
-    expected = DATA_TYPE_BY_EVENT[event_type]
-    if data["type"] != expected:
-        raise EventError(f"data.type: must be {expected} for a {event_type} event")
-    unknown = data.keys() - DATA_FIELDS[expected]
-    if unknown:
-        raise EventError(f"data: unknown field {sorted(unknown)[0]} for {expected} data")
-    _check_amount("data", data, currency_required=True)
-    if "plan_id" in data and not isinstance(data["plan_id"], str):
-        raise EventError("data.plan_id: must be a string")
-    if "contents" in data:
-        if not isinstance(data["contents"], list):
-            raise EventError("data.contents: must be a list")
-        for index, item in enumerate(data["contents"]):
-            _check_content_item(f"data.contents[{index}]", item)
-
-
-def _check_user(user: object) -> None:
-    if not isinstance(user, dict):
-        raise EventError("user: must be an object")
-    for name, value in user.items():
-        if name in USER_LIST_RULES:
-            rule, text = USER_LIST_RULES[name]
-            if not isinstance(value, list) or len(value) > MAX_USER_VALUES:
-                raise EventError(f"user.{name}: must be a list of at most {MAX_USER_VALUES} strings")
-            if not all(isinstance(v, str) and rule(v) for v in value):
-                raise EventError(f"user.{name}: each value must be {text}")
-        elif name in USER_SCALAR_RULES:
-            rule, text = USER_SCALAR_RULES[name]
-            if not (isinstance(value, str) and rule(value)):
-                raise EventError(f"user.{name}: must be {text}")
-        else:
-            raise EventError(f"user: unknown field {name}")
-
-
-def validate_event(event: object, now_ms: int, reject_ids: Iterable[str] = ()) -> None:
-    """Raise EventError for the first rule `event` breaks; rules from the contract's event table."""
-    if not isinstance(event, dict):
-        raise EventError("event: must be an object")
-    unknown = event.keys() - EVENT_FIELDS
-    if unknown:
-        raise EventError(f"event: unknown field {sorted(unknown)[0]}")
-    event_id = event.get("id")
-    if not (isinstance(event_id, str) and event_id):
-        raise EventError("id: required non-empty string")
-    if event_id in reject_ids:
-        raise EventError("id: event rejected by stand-in rule")
-    event_type = event.get("type")
-    if event_type not in DATA_TYPE_BY_EVENT:
-        raise EventError("type: must be a standard event name or custom")
-    if event_type == "custom":
-        name = event.get("custom_event_name")
-        if not (isinstance(name, str) and _CUSTOM_NAME_RE.fullmatch(name)):
-            raise EventError("custom_event_name: required for custom, 1-64 letters, digits, _ or -")
-        if name in STANDARD_EVENT_TYPES:
-            raise EventError("custom_event_name: must not be a standard event name")
-    stamp = event.get("timestamp_ms")
-    if not _is_int(stamp):
-        raise EventError("timestamp_ms: required integer epoch milliseconds")
-    if stamp < now_ms - MAX_AGE_MS:
-        raise EventError("timestamp_ms: older than 7 days", "event_timestamp_too_old")
-    if stamp > now_ms + MAX_AHEAD_MS:
-        raise EventError("timestamp_ms: more than 10 minutes in the future")
-    source = event.get("action_source")
-    if "action_source" in event and source not in ACTION_SOURCES:
-        raise EventError("action_source: must be one of " + ", ".join(sorted(ACTION_SOURCES)))
-    if event_type in MOBILE_APP_EVENTS and source != "mobile_app":
-        raise EventError(f"action_source: must be mobile_app for {event_type}")
-    if ("source_url" in event or source == "web") and not _is_http_url(event.get("source_url")):
-        raise EventError("source_url: absolute http(s) URL, required when action_source is web")
-    if "opt_out" in event and not isinstance(event["opt_out"], bool):
-        raise EventError("opt_out: must be a boolean")
-    if "oppref" in event and not isinstance(event["oppref"], str):
-        raise EventError("oppref: must be a string")
-    if "user" in event:
-        _check_user(event["user"])
-    _check_data(event_type, event.get("data"))
-
-
-# --------------------------------------------------------------------------- faults and records
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One scripted misbehaviour, applied to one request; build with the class methods."""
-
-    kind: str  # "status" | "slow" | "reset" | "ok"
-    code: int = 0
-    retry_after: float | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def status(cls, code: int, retry_after: float | None = None) -> Fault:
-        return cls("status", code=code, retry_after=retry_after)
-
-    @classmethod
-    def slow(cls, seconds: float) -> Fault:
-        return cls("slow", seconds=seconds)
-
-    @classmethod
-    def reset(cls) -> Fault:
-        return cls("reset")
-
-    @classmethod
-    def ok(cls) -> Fault:
-        return cls("ok")
-
-    @classmethod
-    def from_spec(cls, spec: object) -> Fault:
-        """`{"status": 429, "retry_after": 1}`, `{"reset": true}`, `{"slow": 2}` or `{"ok": true}`."""
-        if isinstance(spec, dict):
-            if _is_int(spec.get("status")) and 100 <= spec["status"] <= 599:
-                retry_after = spec.get("retry_after")
-                if retry_after is None or isinstance(retry_after, int | float):
-                    return cls.status(spec["status"], retry_after)
-            elif spec.get("reset") is True:
-                return cls.reset()
-            elif isinstance(spec.get("slow"), int | float) and spec["slow"] >= 0:
-                return cls.slow(float(spec["slow"]))
-            elif spec.get("ok") is True:
-                return cls.ok()
-        raise ValueError("fault: expected {status[, retry_after]}, {reset: true}, {slow: s} or {ok: true}")
-
-
-@dataclass
-class _Outage:
-    pattern: tuple[Fault, ...]
-    until: float | None  # time.monotonic() deadline
-    remaining: int | None
-    position: int = 0
+# --------------------------------------------------------------------------- records and answers
 
 
 @dataclass(frozen=True)
@@ -449,8 +184,7 @@ class OpenAIStandin:
         self._stored = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._events: list[dict[str, Any]] = []
-        self._faults: deque[Fault] = deque()
-        self._outage: _Outage | None = None
+        self._faults = FaultSchedule()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -535,60 +269,25 @@ class OpenAIStandin:
             self._requests.clear()
             self._events.clear()
             self._faults.clear()
-            self._outage = None
             self.reject_ids.clear()
             self.omit_error_param = False
 
-    # faults ----------------------------------------------------------------
+    # faults (the schedule is a FaultSchedule) -------------------------------
 
     def add_faults(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
+        self._faults.add(*faults)
 
     def outage(self, pattern: Sequence[Fault], *, duration_s: float | None = None, count: int | None = None) -> None:
         """Answer upcoming requests with `pattern`, cycled, for `duration_s` seconds or `count` requests."""
-        if not pattern or (duration_s is None and count is None):
-            raise ValueError("outage: needs a non-empty pattern and duration_s or count")
-        if count is not None and not (_is_int(count) and count > 0):
-            raise ValueError("outage: count must be a positive integer")
-        if duration_s is not None and not (isinstance(duration_s, int | float) and duration_s > 0):
-            raise ValueError("outage: duration_s must be a positive number of seconds")
-        until = None if duration_s is None else time.monotonic() + duration_s
-        with self._lock:
-            self._outage = _Outage(tuple(pattern), until, count)
+        self._faults.start_outage(pattern, duration_s=duration_s, count=count)
 
     @property
     def outage_active(self) -> bool:
-        with self._lock:
-            return self._outage_live()
+        return self._faults.outage_active
 
     @property
     def pending_faults(self) -> int:
-        with self._lock:
-            return len(self._faults)
-
-    def _outage_live(self) -> bool:
-        outage = self._outage
-        if outage is None:
-            return False
-        if (outage.until is not None and time.monotonic() >= outage.until) or outage.remaining == 0:
-            self._outage = None
-            return False
-        return True
-
-    def _take_fault(self) -> Fault | None:
-        with self._lock:
-            if self._faults:
-                return self._faults.popleft()
-            if not self._outage_live():
-                return None
-            outage = self._outage
-            assert outage is not None
-            fault = outage.pattern[outage.position % len(outage.pattern)]
-            outage.position += 1
-            if outage.remaining is not None:
-                outage.remaining -= 1
-            return fault
+        return self._faults.pending
 
     # request handling ------------------------------------------------------
 
@@ -596,7 +295,7 @@ class OpenAIStandin:
         received_at = time.time()
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        fault = self._take_fault()
+        fault = self._faults.take()
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         parsed: Any = None
@@ -643,22 +342,22 @@ class OpenAIStandin:
             return _error(415, "Content-Type must be application/json", "invalid_content_type"), None
         if body is None and _header(headers, "transfer-encoding"):
             return _error(411, "Content-Length required", "length_required"), None
-        if body is None or len(body) > MAX_BODY_BYTES:
-            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes", "request_too_large"), None
+        if body is None or len(body) > contract.MAX_BODY_BYTES:
+            return _error(413, f"body larger than {contract.MAX_BODY_BYTES} bytes", "request_too_large"), None
         omit = self.omit_error_param
         try:
             parsed = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "body must be JSON", "invalid_json", omit_param=omit), None
-        problem = _check_envelope(parsed)
+        problem = contract.check_envelope(parsed)
         if problem is not None:
             return _error(400, problem[1], "invalid_request", param=problem[0], omit_param=omit), parsed
         now_ms = int(self.clock() * 1000)
         reject_ids = self.reject_ids
         for index, event in enumerate(parsed["events"]):
             try:
-                validate_event(event, now_ms, reject_ids)
-            except EventError as err:
+                contract.validate_event(event, now_ms, reject_ids)
+            except contract.EventError as err:
                 param = f"events[{index}]"
                 where = "" if omit else f" at {param}"
                 message = f"Invalid event{where}: {err.detail}"
@@ -721,21 +420,6 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name:
             return value
-    return None
-
-
-def _check_envelope(parsed: object) -> tuple[str | None, str] | None:
-    """(param, message) when the request body is not {validate_only?, events: [1..1000]}."""
-    if not isinstance(parsed, dict):
-        return None, "body must be a JSON object"
-    unknown = parsed.keys() - {"validate_only", "events"}
-    if unknown:
-        return sorted(unknown)[0], "unknown request field"
-    if "validate_only" in parsed and not isinstance(parsed["validate_only"], bool):
-        return "validate_only", "validate_only must be a boolean"
-    events = parsed.get("events")
-    if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
-        return "events", f"events must be a list of 1 to {MAX_EVENTS} events"
     return None
 
 

@@ -32,6 +32,19 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+# MASKED_FIELDS, PRETTY_WIDTH, STATUS_NOTES, masked and pretty moved to demo_output; importable here still.
+from local.demo_output import (  # noqa: F401
+    MASKED_FIELDS,
+    PRETTY_WIDTH,
+    STATUS_NOTES,
+    Console,
+    masked,
+    plural_s,
+    pretty,
+    print_answer,
+    print_requests,
+    print_summary,
+)
 from local.http_front import HttpFront
 from local.openai_standin import OpenAIStandin, RecordedRequest
 from local.samples import refreshed
@@ -59,19 +72,6 @@ LOCAL_PIXEL_ID = "px_local_demo"
 DEFAULT_WINDOW_SECONDS = 3.0
 DEFAULT_SERVE_PORT = 8080
 METRICS_NAMESPACE = "OpenAIEventsConnectorLocal"
-#: Wire fields sent as they are but printed masked: raw identifiers stay out of terminals and CI logs.
-MASKED_FIELDS = (("oppref",), ("user", "external_id"), ("user", "ip_address"))
-
-#: Lines of printed events are kept about this wide.
-PRETTY_WIDTH = 130
-
-#: Answer status -> what it means, for a newcomer reading the output.
-STATUS_NOTES = {
-    "sent": "delivered to OpenAI during the request",
-    "queued": "waits in EventsQueue for the batch sender",
-    "validated": "Debug Mode: OpenAI checked it and stored nothing",
-    "rejected": "not sent; the caller is told why",
-}
 
 
 @dataclass(frozen=True)
@@ -156,49 +156,6 @@ class Options:
     verbose: bool = False
 
 
-class Console:
-    """Lines for the reader; on a terminal the batch progress is one status line rewritten in place."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.tty = bool(getattr(out, "isatty", lambda: False)())
-        self._lock = threading.Lock()
-        self._status: str | None = None
-        self._last_key: object = None
-        self._last_draw = 0.0
-
-    def line(self, text: str = "") -> None:
-        with self._lock:
-            if self._status is not None:
-                self.out.write("\r\033[K")
-            self.out.write(text + "\n")
-            if self._status is not None:
-                self.out.write(self._status)
-            self.out.flush()
-
-    def status(self, text: str, key: object) -> None:
-        """A TTY rewrites the status line (10 times a second at most); other outputs get a line per new key."""
-        with self._lock:
-            if self.tty:
-                now = time.monotonic()
-                if key == self._last_key and now - self._last_draw < 0.1:
-                    return
-                self._status, self._last_draw = text, now
-                self.out.write("\r\033[K" + text)
-            elif key != self._last_key:
-                self.out.write(text + "\n")
-            self._last_key = key
-            self.out.flush()
-
-    def keep_status(self) -> None:
-        """End the status line, leaving its last text on screen."""
-        with self._lock:
-            if self._status is not None:
-                self.out.write("\n")
-                self.out.flush()
-            self._status = self._last_key = None
-
-
 @contextlib.contextmanager
 def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
@@ -265,30 +222,6 @@ def request_body(sample: Sample, document: dict[str, Any]) -> tuple[bytes, str]:
     if sample.form:
         return urlencode({"data": text}).encode(), "application/x-www-form-urlencoded"
     return text.encode(), "application/json"
-
-
-def masked(event: dict[str, Any]) -> dict[str, Any]:
-    copy = json.loads(json.dumps(event))
-    for path in MASKED_FIELDS:
-        parent = copy
-        for key in path[:-1]:
-            parent = parent.get(key) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and path[-1] in parent:
-            parent[path[-1]] = f"<masked, {len(str(parent[path[-1]]))} chars>"
-    return copy
-
-
-def pretty(value: Any, indent: str = "") -> str:
-    """Indented JSON with every list or object that fits on one line kept on one line."""
-    compact = json.dumps(value, ensure_ascii=False)
-    if not isinstance(value, dict | list) or len(indent) + len(compact) <= PRETTY_WIDTH:
-        return compact
-    inner = indent + "  "
-    if isinstance(value, list):
-        items = [inner + pretty(item, inner) for item in value]
-        return "[\n" + ",\n".join(items) + f"\n{indent}]"
-    items = [f"{inner}{json.dumps(key)}: {pretty(item, inner)}" for key, item in value.items()]
-    return "{\n" + ",\n".join(items) + f"\n{indent}}}"
 
 
 class LocalConnector:
@@ -417,7 +350,7 @@ class LocalConnector:
         self._batch_runs.append((wall_start, time.time()))
         self.console.keep_status()
         self.console.line(
-            f"  BatchSenderFunction invoked with {records} record{_s(records)}:"
+            f"  BatchSenderFunction invoked with {records} record{plural_s(records)}:"
             f" {records - failed} delivered or dead-lettered, {failed} handed back for retry ({millis:.0f} ms)"
         )
         with self._settled_changed:
@@ -456,20 +389,6 @@ class LocalConnector:
         body = "form data=" if sample.form else "JSON body"
         return ", ".join(part for part in (mode, body, sample.note) if part)
 
-    def _print_answer(self, answer: SampleAnswer) -> None:
-        line, sample = self.console.line, answer.sample
-        line(f"  POST /actions/{sample.action}  ({self._describe(sample)})  -> HTTP {answer.status_code}")
-        for issue in answer.body.get("errors") or []:
-            line(f"      error    {issue.get('field')}: {issue.get('reason')}")
-        for result in answer.results:
-            status = result.get("status")
-            expected = "" if status == sample.expect else f"   UNEXPECTED: should be {sample.expect}"
-            line(f"      {result.get('id')}  {status}  ({STATUS_NOTES.get(status, '?')}){expected}")
-            for issue in result.get("errors") or []:
-                line(f"        error    {issue['field']}: {issue['reason']}")
-            for issue in result.get("warnings") or []:
-                line(f"        warning  {issue['field']}: {issue['reason']} (field dropped, event kept)")
-
     # -- the demo --------------------------------------------------------------------------------------
 
     def demo(self) -> DemoReport:
@@ -486,7 +405,7 @@ class LocalConnector:
             body, content_type = request_body(sample, sample_document(sample, now_ms))
             answer = SampleAnswer(sample, *self.post(sample.action, body, content_type))
             answers.append(answer)
-            self._print_answer(answer)
+            print_answer(self.console, answer, self._describe(sample))
         queued = [r["id"] for a in answers for r in a.results if r.get("status") == "queued"]
 
         line()
@@ -503,7 +422,7 @@ class LocalConnector:
         self._print_requests(requests)
         report = self._report(answers, requests, settled, dead_lettered)
         report.seconds = time.monotonic() - started
-        self._print_summary(report)
+        print_summary(self.console, report)
         return report
 
     def recorded_requests(self) -> list[RecordedRequest]:
@@ -523,25 +442,13 @@ class LocalConnector:
         return int(attributes["ApproximateNumberOfMessages"])
 
     def _print_requests(self, requests: list[RecordedRequest], first: int = 1) -> None:
-        line = self.console.line
         if self.standin is None:
-            line("3. Sent to the real Events API: its answers are above; nothing more is visible from here.")
-            return
-        if first == 1:
-            line("3. What OpenAI (the stand-in) received (oppref, external_id and ip_address masked here only):")
-        for number, request in enumerate(requests, start=first):
-            from_batch = any(start <= request.time <= end for start, end in self._batch_runs)
-            origin = "BatchSenderFunction" if from_batch else "IngestFunction"
-            validate_only = "true" if request.validate_only else "false"
-            line(
-                f"  request {number}  {request.method} {request.path}?pid={request.query.get('pid')}"
-                f"  -> {request.status}  validate_only={validate_only}  {len(request.events)} event{_s(request.events)}"
-                f"  {request.body_bytes} bytes  (from {origin})"
+            self.console.line(
+                "3. Sent to the real Events API: its answers are above; nothing more is visible from here."
             )
-            if not self.options.quiet:
-                for event in request.events:
-                    for text in pretty(masked(event)).splitlines():
-                        line(f"      {text}")
+            return
+        show_events = not self.options.quiet
+        print_requests(self.console, requests, first=first, batch_runs=self._batch_runs, show_events=show_events)
 
     def _report(
         self, answers: list[SampleAnswer], requests: list[RecordedRequest], settled: bool, dead_lettered: int
@@ -578,19 +485,8 @@ class LocalConnector:
         if not settled:
             report.problems.append("the batch sender did not finish every queued event in time")
         if dead_lettered:
-            report.problems.append(f"{dead_lettered} event{_s(dead_lettered)} in the DeadLetterQueue")
+            report.problems.append(f"{dead_lettered} event{plural_s(dead_lettered)} in the DeadLetterQueue")
         return report
-
-    def _print_summary(self, report: DemoReport) -> None:
-        verdict = "everything arrived as expected" if report.ok else "PROBLEMS:"
-        self.console.line()
-        self.console.line(
-            f"Summary: {report.sent} sent in real time, {report.queued} queued, {report.delivered} of"
-            f" {report.queued} delivered by the batch sender, {report.validated} validated (Debug Mode),"
-            f" {report.rejected} rejected (on purpose) in {report.seconds:.1f} s: {verdict}"
-        )
-        for problem in report.problems:
-            self.console.line(f"  - {problem}")
 
     # -- --serve ---------------------------------------------------------------------------------------
 
@@ -619,10 +515,6 @@ class LocalConnector:
             if len(requests) > seen:
                 self._print_requests(requests[seen:], first=seen + 1)
                 seen = len(requests)
-
-
-def _s(count: int | list[Any]) -> str:
-    return "" if (count if isinstance(count, int) else len(count)) == 1 else "s"
 
 
 def run_demo(

@@ -61,8 +61,10 @@ def sqs_record(body: str) -> dict:
 
 def write_samples(now_ms: int | None = None) -> list[Path]:
     now_ms = now_ms or round(time.time() * 1000)
-    tealium = {name: json.loads((EVENTS / "tealium" / f"{name}.json").read_text())
-               for name in ("purchase-event", "visitor", "pageview-event")}
+    tealium = {
+        name: json.loads((EVENTS / "tealium" / f"{name}.json").read_text())
+        for name in ("purchase-event", "visitor", "pageview-event")
+    }
     purchase = refreshed(tealium["purchase-event"], now_ms)
     samples = {
         "apigw/purchase-realtime.json": proxy_event("purchase", json.dumps(purchase)),
@@ -79,9 +81,14 @@ def write_samples(now_ms: int | None = None) -> list[Path]:
     sender_env = json.loads(SAM_LOCAL_ENV.read_text())["BatchSenderFunction"]
     route = Route(sender_env["PIXEL_ID"], sender_env["API_KEY_SECRET_ID"], False, sender_env["BASE_URL"])
     events = [
-        {"id": f"ORD-{n}", "type": "order_created", "timestamp_ms": now_ms, "action_source": "web",
-         "source_url": "https://shop.example.com/checkout/thank-you",
-         "data": {"type": "contents", "amount": 12999, "currency": "USD"}}
+        {
+            "id": f"ORD-{n}",
+            "type": "order_created",
+            "timestamp_ms": now_ms,
+            "action_source": "web",
+            "source_url": "https://shop.example.com/checkout/thank-you",
+            "data": {"type": "contents", "amount": 12999, "currency": "USD"},
+        }
         for n in (10042, 10043)
     ]
     samples["sqs/batch-sender.json"] = {

@@ -712,13 +712,18 @@ def test_cli_serves_until_interrupted():
         process.wait(timeout=5)
 
 
-def test_stand_in_imports_only_the_standard_library():
+@pytest.mark.parametrize("module", ["openai_standin.py", "openai_contract.py", "standin_faults.py"])
+def test_stand_in_imports_only_the_standard_library(module):
     # It is an independent check of the wire contract: no connector code, no third-party server.
-    source = (REPO_ROOT / "local" / "openai_standin.py").read_text()
+    # Its three modules may import one another (relative imports), nothing else outside the stdlib.
+    source = (REPO_ROOT / "local" / module).read_text()
     modules = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):  # relative: only the stand-in's own modules
+            imported = {node.module} if node.module else {alias.name for alias in node.names}
+            assert imported <= {"openai_standin", "openai_contract", "standin_faults"}
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}

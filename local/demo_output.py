@@ -1,0 +1,155 @@
+"""What `make demo` prints: the console, events masked and laid out, the answers, requests and summary."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # the runner imports this module
+    from local.openai_standin import RecordedRequest
+    from local.runner import DemoReport, SampleAnswer
+
+#: Wire fields sent as they are but printed masked: raw identifiers stay out of terminals and CI logs.
+MASKED_FIELDS = (("oppref",), ("user", "external_id"), ("user", "ip_address"))
+
+#: Lines of printed events are kept about this wide.
+PRETTY_WIDTH = 130
+
+#: Answer status -> what it means, for a newcomer reading the output.
+STATUS_NOTES = {
+    "sent": "delivered to OpenAI during the request",
+    "queued": "waits in EventsQueue for the batch sender",
+    "validated": "Debug Mode: OpenAI checked it and stored nothing",
+    "rejected": "not sent; the caller is told why",
+}
+
+
+class Console:
+    """Lines for the reader; on a terminal the batch progress is one status line rewritten in place."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self._lock = threading.Lock()
+        self._status: str | None = None
+        self._last_key: object = None
+        self._last_draw = 0.0
+
+    def line(self, text: str = "") -> None:
+        with self._lock:
+            if self._status is not None:
+                self.out.write("\r\033[K")
+            self.out.write(text + "\n")
+            if self._status is not None:
+                self.out.write(self._status)
+            self.out.flush()
+
+    def status(self, text: str, key: object) -> None:
+        """A TTY rewrites the status line (10 times a second at most); other outputs get a line per new key."""
+        with self._lock:
+            if self.tty:
+                now = time.monotonic()
+                if key == self._last_key and now - self._last_draw < 0.1:
+                    return
+                self._status, self._last_draw = text, now
+                self.out.write("\r\033[K" + text)
+            elif key != self._last_key:
+                self.out.write(text + "\n")
+            self._last_key = key
+            self.out.flush()
+
+    def keep_status(self) -> None:
+        """End the status line, leaving its last text on screen."""
+        with self._lock:
+            if self._status is not None:
+                self.out.write("\n")
+                self.out.flush()
+            self._status = self._last_key = None
+
+
+def masked(event: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(event))
+    for path in MASKED_FIELDS:
+        parent = copy
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and path[-1] in parent:
+            parent[path[-1]] = f"<masked, {len(str(parent[path[-1]]))} chars>"
+    return copy
+
+
+def pretty(value: Any, indent: str = "") -> str:
+    """Indented JSON with every list or object that fits on one line kept on one line."""
+    compact = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, dict | list) or len(indent) + len(compact) <= PRETTY_WIDTH:
+        return compact
+    inner = indent + "  "
+    if isinstance(value, list):
+        items = [inner + pretty(item, inner) for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{indent}]"
+    items = [f"{inner}{json.dumps(key)}: {pretty(item, inner)}" for key, item in value.items()]
+    return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+
+
+def print_answer(console: Console, answer: SampleAnswer, description: str) -> None:
+    """The front's answer to one sample; `description` says how it was posted (mode, body, note)."""
+    line, sample = console.line, answer.sample
+    line(f"  POST /actions/{sample.action}  ({description})  -> HTTP {answer.status_code}")
+    for issue in answer.body.get("errors") or []:
+        line(f"      error    {issue.get('field')}: {issue.get('reason')}")
+    for result in answer.results:
+        status = result.get("status")
+        expected = "" if status == sample.expect else f"   UNEXPECTED: should be {sample.expect}"
+        line(f"      {result.get('id')}  {status}  ({STATUS_NOTES.get(status, '?')}){expected}")
+        for issue in result.get("errors") or []:
+            line(f"        error    {issue['field']}: {issue['reason']}")
+        for issue in result.get("warnings") or []:
+            line(f"        warning  {issue['field']}: {issue['reason']} (field dropped, event kept)")
+
+
+def print_requests(
+    console: Console,
+    requests: list[RecordedRequest],
+    *,
+    first: int,
+    batch_runs: list[tuple[float, float]],
+    show_events: bool,
+) -> None:
+    """What the stand-in received, numbered from `first`; `batch_runs` tells the batch sender's requests apart."""
+    line = console.line
+    if first == 1:
+        line("3. What OpenAI (the stand-in) received (oppref, external_id and ip_address masked here only):")
+    for number, request in enumerate(requests, start=first):
+        from_batch = any(start <= request.time <= end for start, end in batch_runs)
+        origin = "BatchSenderFunction" if from_batch else "IngestFunction"
+        validate_only = "true" if request.validate_only else "false"
+        line(
+            f"  request {number}  {request.method} {request.path}?pid={request.query.get('pid')}"
+            f"  -> {request.status}  validate_only={validate_only}"
+            f"  {len(request.events)} event{plural_s(request.events)}"
+            f"  {request.body_bytes} bytes  (from {origin})"
+        )
+        if show_events:
+            for event in request.events:
+                for text in pretty(masked(event)).splitlines():
+                    line(f"      {text}")
+
+
+def print_summary(console: Console, report: DemoReport) -> None:
+    """The counts by status and the verdict, then each problem found."""
+    verdict = "everything arrived as expected" if report.ok else "PROBLEMS:"
+    console.line()
+    console.line(
+        f"Summary: {report.sent} sent in real time, {report.queued} queued, {report.delivered} of"
+        f" {report.queued} delivered by the batch sender, {report.validated} validated (Debug Mode),"
+        f" {report.rejected} rejected (on purpose) in {report.seconds:.1f} s: {verdict}"
+    )
+    for problem in report.problems:
+        console.line(f"  - {problem}")
+
+
+def plural_s(count: int | list[Any]) -> str:
+    """The "s" that makes a noun plural for this many (a count or a list)."""
+    return "" if (count if isinstance(count, int) else len(count)) == 1 else "s"
