@@ -107,6 +107,14 @@ def fast_sqs():
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def sqs(fast_sqs):
+    """A boto3 SQS client of the fast SQS server."""
+    from local.services import aws_client
+
+    return aws_client("sqs", fast_sqs.endpoint_url, "us-east-1")
+
+
 _names = itertools.count()
 
 

@@ -9,7 +9,7 @@ import uuid
 import boto3
 import pytest
 
-from local.services import Resources, aws_client, provision, start_fast_sqs, start_moto, wait_for_depth
+from local.services import Resources, aws_client, provision, start_fast_sqs, wait_for_depth
 from local.template import load_template
 
 pytestmark = pytest.mark.integration
@@ -17,16 +17,9 @@ pytestmark = pytest.mark.integration
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def moto():
-    service = start_moto()
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="module")
-def sqs(fast_sqs):
-    return aws_client("sqs", fast_sqs.endpoint_url, REGION)
+@pytest.fixture
+def moto(moto_server):
+    return moto_server  # the suite's one moto server (conftest): moto's state is process-wide anyway
 
 
 def _name(prefix: str = "q") -> str:

@@ -28,11 +28,6 @@ RECORD_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sqs(fast_sqs):
-    return aws_client("sqs", fast_sqs.endpoint_url, REGION)
-
-
 @pytest.fixture
 def make_queue(sqs):
     def make(visibility_timeout: int = 900, max_receive_count: int | None = None) -> tuple[str, str | None]:
