@@ -64,7 +64,9 @@ def connector(template, fast_sqs, moto_server, standin):
         **resources.env(),
         "PIXEL_ID": STANDIN_PIXEL,
         "BASE_URL": standin.base_url,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",  # 20,000 events: keep the -s output to the figures
+        # 20,000 events: keep the -s output to the figures (metrics are tested in the other suites)
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
