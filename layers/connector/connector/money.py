@@ -70,7 +70,7 @@ def major_to_minor(raw: object, currency: str) -> int:
     match = MAJOR_AMOUNT.fullmatch(str(raw).strip().replace(",", ""))
     if match is None:
         raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
-    whole, fraction = match.group(1), match.group(2) or ""
+    whole, fraction = match.groups("")
     places = exponent(currency)
     if fraction[places:].strip("0"):
         raise InvalidValue(f"has more decimals than {currency} allows ({places})")

@@ -188,7 +188,10 @@ def _dict(value: object) -> Mapping[str, object]:
 
 
 def _first(*values: object) -> object | None:
-    return next((v for v in values if v not in (None, "")), None)
+    for value in values:
+        if value not in (None, ""):
+            return value
+    return None
 
 
 def _as_items(value: object) -> list[object]:

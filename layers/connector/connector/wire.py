@@ -278,6 +278,10 @@ def _user_columns(geo_format: str) -> tuple[tuple[str, str, Callable[[object], s
 
 
 USER_COLUMNS = {geo_format: _user_columns(geo_format) for geo_format in GEO_FORMATS}
+#: (mapping key, OpenAI's name, the field a warning names, normalizer) of each single-valued user field.
+USER_SCALAR_COLUMNS = tuple(
+    (name, wire_name, f"user.{name}", normalize.PLAIN[name]) for name, wire_name in USER_SCALARS.items()
+)
 
 
 def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
@@ -294,10 +298,8 @@ def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
                 continue
             _add_distinct(b, lists.setdefault(target, []), target, value)
     user: dict[str, object] = {k: v for k, v in lists.items() if v}
-    for name, wire_name in USER_SCALARS.items():
-        if b.values.get(name) is None:
-            continue
-        value = b.read(name, f"user.{name}", partial(normalize.normalize_plain, name), drop_only=True)
+    for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS:
+        value = b.read(key, field_name, normalizer, drop_only=True)
         if value is not None:
             user[wire_name] = value
     return user
@@ -378,8 +380,12 @@ def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, pa
 # ---- requests and responses ------------------------------------------------------------
 
 
+#: Built once: `json.dumps` with options builds a new encoder on every call.
+EVENT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_event(event: Mapping[str, object]) -> bytes:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return EVENT_ENCODER.encode(event).encode("utf-8")
 
 
 def _body_prefix(validate_only: bool) -> bytes:
