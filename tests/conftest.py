@@ -128,19 +128,29 @@ def aws(moto_server, template):
     )
 
 
-@pytest.fixture
-def connector_env(monkeypatch, aws, standin):
-    env = {
-        **aws.env(),
+def connector_environment(resources, base_url: str, **overrides: str) -> dict[str, str]:
+    """What the template sets for the handlers, pointed at local resources and the stand-in."""
+    return {
+        **resources.env(),
         "PIXEL_ID": STANDIN_PIXEL,
-        "BASE_URL": standin.base_url,
+        "BASE_URL": base_url,
         "DEFAULT_ACTION_SOURCE": "web",
         "GEO_FORMAT": "plain",
         "API_KEY_MAX_AGE_SECONDS": "300",
+        **overrides,
     }
+
+
+def apply_environment(patch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ACTIONS_CONFIG", raising=False)
+        patch.setenv(name, value)
+    patch.delenv("ACTIONS_CONFIG", raising=False)  # the bundled actions document
+
+
+@pytest.fixture
+def connector_env(monkeypatch, aws, standin):
+    env = connector_environment(aws, standin.base_url)
+    apply_environment(monkeypatch, env)
     return env
 
 

@@ -12,7 +12,15 @@ from connector import wire
 
 from local.openai_standin import Fault
 from local.sqs_poller import EventSourcePoller
-from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, fresh, load_event, load_handler
+from tests.conftest import (
+    STANDIN_KEY,
+    STANDIN_PIXEL,
+    apply_environment,
+    connector_environment,
+    fresh,
+    load_event,
+    load_handler,
+)
 from tests.test_ingest_handler import call, fast_client, purchase
 
 pytestmark = pytest.mark.integration
@@ -134,10 +142,7 @@ def fast_aws(monkeypatch, template, standin, moto_server, fast_sqs):
 
     resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY,
                           name_prefix="volume")
-    for name, value in resources.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("PIXEL_ID", STANDIN_PIXEL)
-    monkeypatch.setenv("BASE_URL", standin.base_url)
+    apply_environment(monkeypatch, connector_environment(resources, standin.base_url))
     return resources
 
 

@@ -25,7 +25,13 @@ from hypothesis import strategies as st
 
 from local.apigw import proxy_event
 from local.sqs_poller import FakeLambdaContext
-from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, load_event, load_handler
+from tests.conftest import (
+    STANDIN_KEY,
+    apply_environment,
+    connector_environment,
+    load_event,
+    load_handler,
+)
 from tests.test_ingest_handler import fast_client, purchase
 
 pytestmark = pytest.mark.integration
@@ -54,19 +60,8 @@ def loaded_ingest(template, moto_server, standin_server, name_prefix: str, **env
     resources = provision(
         template, moto_server.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix=name_prefix
     )
-    env = {
-        **resources.env(),
-        "PIXEL_ID": STANDIN_PIXEL,
-        "BASE_URL": standin_server.base_url,
-        "DEFAULT_ACTION_SOURCE": "web",
-        "GEO_FORMAT": "plain",
-        "API_KEY_MAX_AGE_SECONDS": "300",
-        **env_overrides,
-    }
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.delenv("ACTIONS_CONFIG", raising=False)
+        apply_environment(patch, connector_environment(resources, standin_server.base_url, **env_overrides))
         standin_server.reset()
         standin_server.api_keys = {STANDIN_KEY}
         handler = load_handler("ingest")

@@ -23,7 +23,7 @@ import pytest
 
 from local.openai_standin import Fault, OpenAIStandin
 from local.sqs_poller import EventSourcePoller, FakeLambdaContext
-from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, load_handler
+from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, apply_environment, connector_environment, load_handler
 from tests.test_batch_sender import page_views
 from tests.test_ingest_handler import call, fast_client, purchase
 
@@ -60,18 +60,12 @@ def connector(template, fast_sqs, moto_server, standin):
     resources = provision(
         template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix=f"soak{next(_prefixes)}"
     )
-    env = {
-        **resources.env(),
-        "PIXEL_ID": STANDIN_PIXEL,
-        "BASE_URL": standin.base_url,
-        # 20,000 events: keep the -s output to the figures (metrics are tested in the other suites)
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
+    # 20,000 events: keep the -s output to the figures (metrics are tested in the other suites)
+    env = connector_environment(
+        resources, standin.base_url, POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true"
+    )
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.delenv("ACTIONS_CONFIG", raising=False)
+        apply_environment(patch, env)
         yield resources, load_handler("ingest"), load_handler("batch_sender")
 
 
