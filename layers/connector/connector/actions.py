@@ -28,16 +28,13 @@ MAPPABLE_FIELDS = frozenset(
         "source_url",
         "action_source",
         "opt_out",
-        # User Data: both hash columns of each hashable field, then the plain ones
-        *wire.HASHED_USER_LISTS,
-        *(f"{name}_sha256" for name in wire.HASHED_USER_LISTS),
-        "external_id_raw",
-        "ip_address",
-        "user_agent",
+        # User Data: both hash columns of each hashed field, External ID (raw), the raw geo and device fields
+        *wire.USER_FIELDS,
         # E-Commerce (plan_id for plan_enrollment and custom events)
         "amount",
         "currency",
         "plan_id",
+        "contents",  # a list of item objects with OpenAI's item keys
     }
 )
 
@@ -52,6 +49,7 @@ ACTION_KEYS = frozenset(
         "pixel_id",
         "api_key_secret_id",
         "mappings",
+        "custom_data",
     }
 )
 
@@ -78,11 +76,11 @@ class ActionConfig:
     pixel_id: str | None = None
     api_key_secret_id: str | None = None
     mappings: Mapping[str, str] = field(default_factory=dict)
+    #: Custom events only: custom data property -> Tealium attribute.
+    custom_data: Mapping[str, str] = field(default_factory=dict)
 
-    def spec(self, default_action_source: str, geo_format: str) -> wire.EventSpec:
-        return wire.EventSpec(
-            self.event_type, self.custom_event_name, self.action_source, default_action_source, geo_format
-        )
+    def spec(self, default_action_source: str) -> wire.EventSpec:
+        return wire.EventSpec(self.event_type, self.custom_event_name, self.action_source, default_action_source)
 
     def route(self, pixel_id: str | None, api_key_secret_id: str | None, base_url: str) -> Route:
         return Route(
@@ -141,6 +139,7 @@ def _parse_action(name: str, entry: object) -> ActionConfig:
         pixel_id=_text(entry, "pixel_id", where),
         api_key_secret_id=_secret_reference(entry, where),
         mappings=_mappings(entry.get("mappings"), where),
+        custom_data=_custom_data(entry.get("custom_data"), event_type, where),
     )
 
 
@@ -205,8 +204,33 @@ def _mappings(value: object, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}.mappings: must be an object of field -> Tealium attribute")
     for key, attribute in value.items():
+        if key in wire.REFUSED_USER_FIELDS:
+            raw = wire.REFUSED_USER_FIELDS[key]
+            raise ConfigError(
+                f"{where}.mappings.{key}: OpenAI no longer takes hashed {raw} values and a hash cannot be turned "
+                f'back into the raw value: map the raw attribute to "{raw}" instead'
+            )
         if key not in MAPPABLE_FIELDS:
             raise ConfigError(f"{where}.mappings.{key}: unknown field (allowed: {', '.join(sorted(MAPPABLE_FIELDS))})")
         if not isinstance(attribute, str) or not attribute.strip():
             raise ConfigError(f"{where}.mappings.{key}: must name a Tealium attribute or a dotted path")
     return {key: attribute.strip() for key, attribute in value.items() if attribute is not None}
+
+
+def _custom_data(value: object, event_type: str, where: str) -> dict[str, str]:
+    """Custom properties: only custom data carries them, and none may take a name `data` already uses."""
+    if value is None:
+        return {}
+    if event_type != "custom":
+        raise ConfigError(f"{where}.custom_data: only custom events carry custom properties")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.custom_data: must be an object of property -> Tealium attribute")
+    for name, attribute in value.items():
+        if name in wire.RESERVED_DATA_FIELDS:
+            reserved = ", ".join(sorted(wire.RESERVED_DATA_FIELDS))
+            raise ConfigError(f"{where}.custom_data.{name}: is a reserved data field ({reserved}), not a property")
+        if not name.strip():
+            raise ConfigError(f"{where}.custom_data: a property name must not be empty")
+        if not isinstance(attribute, str) or not attribute.strip():
+            raise ConfigError(f"{where}.custom_data.{name}: must name a Tealium attribute or a dotted path")
+    return {name: attribute.strip() for name, attribute in value.items()}

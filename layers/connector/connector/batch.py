@@ -66,6 +66,11 @@ class BatchService:
             except InputError as err:
                 to_dead_letter.append((record, str(err)))
                 continue
+            # Whoever wrote the message, nothing reaches OpenAI that the current contract does not take.
+            issues = wire.check_wire_event(queued.event)
+            if issues:
+                to_dead_letter.append((record, "not a valid OpenAI event: " + "; ".join(map(str, issues))))
+                continue
             problem = _send_time_problem(queued.event, now_ms)
             if problem:
                 to_dead_letter.append((record, problem))

@@ -57,9 +57,11 @@ KeyProvider = Callable[[Route, bool], str]
 
 
 class Sender:
-    def __init__(self, client: OpenAIClient, get_api_key: KeyProvider) -> None:
+    def __init__(self, client: OpenAIClient, get_api_key: KeyProvider, integration_source: str | None = None) -> None:
         self.client = client
         self._get_api_key = get_api_key
+        #: Sent as `integration_source` on every request (INTEGRATION_SOURCE); None omits it.
+        self.integration_source = integration_source
         self.stats = SendStats()
 
     def send(self, route: Route, encoded: Sequence[bytes], deadline: float | None = None) -> list[SendResult]:
@@ -69,7 +71,7 @@ class Sender:
             api_key = self._get_api_key(route, False)
         except RetryableSendError as err:
             return [SendResult(Outcome.RETRY, str(err))] * len(encoded)
-        requests, too_large = pack_events(encoded, route.validate_only)
+        requests, too_large = pack_events(encoded, route.validate_only, self.integration_source)
         for position in too_large:
             results[position] = SendResult(Outcome.REJECTED, f"event is larger than {wire.MAX_REQUEST_BYTES} bytes")
         pending = [list(positions) for positions in requests]
@@ -117,7 +119,7 @@ class Sender:
         response = self.client.post(
             wire.request_url(route.base_url, route.pixel_id),
             wire.request_headers(api_key),
-            wire.request_body(events, route.validate_only),
+            wire.request_body(events, route.validate_only, self.integration_source),
             deadline,
         )
         self.stats.count(response.status, response.retries)

@@ -1,7 +1,7 @@
 """Normalization and SHA-256 hashing of user identifiers, as openai-events-api.md specifies.
 
-Each rule is keyed by the setup guide's field name (email, phone, external_id, country,
-city, zip). A value that breaks a rule raises `InvalidValue` with a reason that never
+Each rule is keyed by the setup guide's field name (email, phone, external_id, first_name,
+last_name, country, region, city, zip, ...). A value that breaks a rule raises `InvalidValue` with a reason that never
 repeats the value, so the message is safe to log and to return to the caller.
 """
 
@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import re
 import socket
+import string
 from collections.abc import Callable
 
 from connector.errors import InvalidValue
@@ -26,13 +27,22 @@ COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 POSTAL_CODE_DROPPED = re.compile(r"[^A-Za-z0-9 \-]")
 POSTAL_CODE_ALNUM = re.compile(r"[A-Za-z0-9]")
 WHITESPACE = re.compile(r"\s+")
+#: Characters a name loses before hashing: ASCII punctuation only, so "José" keeps its "é".
+ASCII_PUNCTUATION = frozenset(string.punctuation)
+#: An Android advertising id (GAID): a UUID.
+ADVERTISING_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: OpenAI ignores the all-zero id a device reports when the user limited ad tracking.
+ZERO_ADVERTISING_ID = "00000000-0000-0000-0000-000000000000"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: A dotted-quad IPv4 address exactly as ipaddress would print it (no leading zeros).
 IPV4_CANONICAL = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
+#: Cities and regions (openai-events-api.md: at most 128 characters).
 MAX_CITY_CHARS = 128
 MAX_POSTAL_CODE_CHARS = 32
 MAX_IDENTIFIER_CHARS = 1024
+#: obref is an opaque cookie value: bounded like a URL, never trimmed or changed.
+MAX_OPAQUE_CHARS = 8192
 
 
 def sha256_hex(normalized: str) -> str:
@@ -82,6 +92,18 @@ def normalize_external_id(raw: object) -> str:
     return as_text(raw)
 
 
+def normalize_name(raw: object) -> str:
+    """First or last name: lowercase, without whitespace or ASCII punctuation; other letters kept as they are."""
+    lowered = as_text(raw).lower()
+    name = "".join(c for c in lowered if not c.isspace() and c not in ASCII_PUNCTUATION)
+    if not name:
+        raise InvalidValue("has nothing left after removing whitespace and punctuation")
+    if len(name) > MAX_IDENTIFIER_CHARS:
+        # Lowercasing can lengthen text ("İ" -> "i̇"): keep the output a valid input.
+        raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
+    return name
+
+
 def normalize_country(raw: object) -> str:
     country = as_text(raw)
     if not COUNTRY_CODE.fullmatch(country):
@@ -94,6 +116,11 @@ def normalize_city(raw: object) -> str:
     if len(city) > MAX_CITY_CHARS:
         raise InvalidValue(f"must be at most {MAX_CITY_CHARS} characters")
     return city
+
+
+def normalize_region(raw: object) -> str:
+    # A state or province follows the city's rule (openai-events-api.md: trim, at most 128 characters).
+    return normalize_city(raw)
 
 
 def normalize_zip(raw: object) -> str:
@@ -124,29 +151,48 @@ def normalize_user_agent(raw: object) -> str:
     return as_text(raw)
 
 
-#: The plain (unhashed) form of each field that can be sent without hashing.
+def normalize_advertising_id(raw: object) -> str:
+    advertising_id = as_text(raw).lower()
+    if not ADVERTISING_ID.fullmatch(advertising_id):
+        raise InvalidValue("must be a UUID (8-4-4-4-12 hexadecimal digits)")
+    if advertising_id == ZERO_ADVERTISING_ID:
+        raise InvalidValue("is all zeros (ad tracking limited on the device), which OpenAI ignores")
+    return advertising_id
+
+
+def normalize_obref(raw: object) -> str:
+    # The Pixel's opaque first-party id: passed through unchanged, like oppref.
+    if not isinstance(raw, str):
+        raise InvalidValue("must be a string")
+    if not raw.strip():
+        raise InvalidValue("is blank")
+    if len(raw) > MAX_OPAQUE_CHARS:
+        raise InvalidValue(f"must be at most {MAX_OPAQUE_CHARS} characters")
+    return raw
+
+
+#: The fields sent as they are (after their rule): geo values, device and network ids.
 PLAIN: dict[str, Callable[[object], str]] = {
     "country": normalize_country,
+    "region": normalize_region,
     "city": normalize_city,
     "zip": normalize_zip,
-    "external_id_raw": normalize_external_id,
+    "android_advertising_id": normalize_advertising_id,
+    "obref": normalize_obref,
     "ip_address": normalize_ip_address,
     "user_agent": normalize_user_agent,
 }
 
 
-def _lower_no_spaces(value: str) -> str:
-    return value.lower().replace(" ", "")
-
-
-#: The form each field takes right before SHA-256 ("New York" -> "newyork" for the geo fields).
+#: The form each field takes right before SHA-256. OpenAI takes no hashed geo values any more.
 BEFORE_HASH: dict[str, Callable[[object], str]] = {
     "email": normalize_email,
     "phone": normalize_phone,
     "external_id": normalize_external_id,
-    "country": lambda raw: normalize_country(raw).lower(),
-    "city": lambda raw: _lower_no_spaces(normalize_city(raw)),
-    "zip": lambda raw: _lower_no_spaces(normalize_zip(raw)),
+    # The seed's External ID (raw): OpenAI takes no raw external id, so it is hashed like the others.
+    "external_id_raw": normalize_external_id,
+    "first_name": normalize_name,
+    "last_name": normalize_name,
 }
 
 HASHABLE_FIELDS = tuple(BEFORE_HASH)
@@ -156,7 +202,7 @@ def hash_identifier(field: str, raw: object) -> str:
     """Normalize a raw identifier and return its SHA-256 hex digest."""
     if isinstance(raw, str) and SHA256_HEX.fullmatch(raw.strip().lower()):
         # Hashing a hash would send a value OpenAI can never match.
-        raise InvalidValue(f"already looks like a SHA-256 hash: map it to {field}_sha256 instead")
+        raise InvalidValue(f"already looks like a SHA-256 hash: map it to {field.removesuffix('_raw')}_sha256 instead")
     return sha256_hex(BEFORE_HASH[field](raw))
 
 

@@ -59,6 +59,9 @@ def pack_sizes(
     return requests, too_large
 
 
-def pack_events(encoded: Sequence[bytes], validate_only: bool) -> tuple[list[range], list[int]]:
+def pack_events(
+    encoded: Sequence[bytes], validate_only: bool, integration_source: str | None = None
+) -> tuple[list[range], list[int]]:
     """Pack serialized wire events into OpenAI request bodies (see `wire.request_body`)."""
-    return pack_sizes([len(e) for e in encoded], overhead=wire.request_overhead(validate_only))
+    overhead = wire.request_overhead(validate_only, integration_source)
+    return pack_sizes([len(e) for e in encoded], overhead=overhead)

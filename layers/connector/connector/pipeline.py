@@ -41,7 +41,7 @@ def prepare_events(
     action: ActionConfig, documents: Sequence[object], settings: Settings, now_ms: int
 ) -> list[PreparedEvent]:
     route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
-    spec = action.spec(settings.default_action_source, settings.geo_format)
+    spec = action.spec(settings.default_action_source)
     return [prepare_event(index, document, action, spec, route, now_ms) for index, document in enumerate(documents)]
 
 

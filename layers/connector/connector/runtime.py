@@ -36,7 +36,9 @@ def quiet_sdk_loggers() -> None:
 
 def build_sender(settings: Settings) -> Sender:
     keys = ApiKeys(settings.api_key_max_age_seconds)
-    return Sender(OpenAIClient(), lambda route, force: keys.get(route.api_key_secret_id, force))
+    return Sender(
+        OpenAIClient(), lambda route, force: keys.get(route.api_key_secret_id, force), settings.integration_source
+    )
 
 
 class LazySqsClient:

@@ -15,6 +15,8 @@ from connector.errors import ConfigError
 DEFAULT_MAX_RECEIVE_COUNT = 5
 #: How long a fetched API key is reused before Secrets Manager is asked again (rotation bound).
 DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
+#: Sent as `integration_source` unless INTEGRATION_SOURCE says otherwise: this project, as OpenAI sees it.
+DEFAULT_INTEGRATION_SOURCE = "tealium-openai-connector-aws"
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Settings:
     queue_url: str | None = None
     dead_letter_queue_url: str | None = None
     actions_config: str | None = None
-    geo_format: str = "plain"
+    integration_source: str | None = DEFAULT_INTEGRATION_SOURCE
     api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
@@ -41,9 +43,12 @@ class Settings:
         default_action_source = get("DEFAULT_ACTION_SOURCE") or "web"
         if default_action_source not in wire.ACTION_SOURCES:
             raise ConfigError(f"DEFAULT_ACTION_SOURCE: must be one of {', '.join(wire.ACTION_SOURCES)}")
-        geo_format = get("GEO_FORMAT") or "plain"
-        if geo_format not in wire.GEO_FORMATS:
-            raise ConfigError(f"GEO_FORMAT: must be one of {', '.join(wire.GEO_FORMATS)}")
+        if get("GEO_FORMAT"):
+            # A deployment that asked for hashed geo must learn it no longer gets it, not be silently changed.
+            raise ConfigError(
+                "GEO_FORMAT: is no longer supported: OpenAI takes country, region, city and zip as raw values "
+                "only, and the connector always sends them raw; remove the variable"
+            )
         max_age = _whole_number(
             get("API_KEY_MAX_AGE_SECONDS"), "API_KEY_MAX_AGE_SECONDS", DEFAULT_API_KEY_MAX_AGE_SECONDS, 1, 3600
         )
@@ -58,10 +63,25 @@ class Settings:
             queue_url=get("QUEUE_URL"),
             dead_letter_queue_url=get("DEAD_LETTER_QUEUE_URL"),
             actions_config=get("ACTIONS_CONFIG"),
-            geo_format=geo_format,
+            integration_source=_integration_source(env.get("INTEGRATION_SOURCE")),
             api_key_max_age_seconds=max_age,
             max_receive_count=max_receive_count,
         )
+
+
+def _integration_source(value: str | None) -> str | None:
+    """Unset: this project's identifier; set but empty: omitted from requests."""
+    if value is None:
+        return DEFAULT_INTEGRATION_SOURCE
+    value = value.strip()
+    if not value:
+        return None
+    if not wire.INTEGRATION_SOURCE.fullmatch(value):
+        raise ConfigError(
+            "INTEGRATION_SOURCE: must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (or empty to send none)"
+        )
+    return value
 
 
 def _whole_number(value: str | None, name: str, default: int, low: int, high: int) -> int:

@@ -64,27 +64,43 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 ACTION_SOURCES = ("web", "mobile_app", "offline", "physical_store", "phone_call", "email", "other")
 CUSTOM_EVENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?")
-GEO_FORMATS = ("plain", "sha256")
 
-#: Hashable user field (the guide's name) -> OpenAI's hashed list.
+#: Mapping key -> OpenAI's hashed user list: the apply-hash column hashes, the `_sha256` column is checked.
 HASHED_USER_LISTS: dict[str, str] = {
     "email": "emails_sha256",
     "phone": "phone_numbers_sha256",
     "external_id": "external_ids_sha256",
-    "country": "countries_sha256",
-    "city": "cities_sha256",
-    "zip": "postal_codes_sha256",
+    "first_name": "first_names_sha256",
+    "last_name": "last_names_sha256",
 }
-#: Geo fields OpenAI also takes in plain text (the default GEO_FORMAT).
-PLAIN_USER_LISTS: dict[str, str] = {"country": "countries", "city": "cities", "zip": "postal_codes"}
+#: The seed's External ID (raw): OpenAI takes no raw external id, so it joins the hashed list.
+RAW_HASHED_USER_LISTS: dict[str, str] = {"external_id_raw": "external_ids_sha256"}
+#: Mapping key -> OpenAI's raw user list ("Send geographic values as raw strings").
+PLAIN_USER_LISTS: dict[str, str] = {
+    "country": "countries",
+    "region": "regions",
+    "city": "cities",
+    "zip": "postal_codes",
+}
 #: Single-valued user fields -> OpenAI's name.
 USER_SCALARS: dict[str, str] = {
-    "external_id_raw": "external_id",
+    "android_advertising_id": "android_advertising_id",
+    "obref": "obref",
     "ip_address": "ip_address",
     "user_agent": "user_agent",
 }
+#: The seed's already-hashed geo columns: OpenAI has no field for them, and a hash cannot be unhashed.
+REFUSED_USER_FIELDS: dict[str, str] = {"country_sha256": "country", "city_sha256": "city", "zip_sha256": "zip"}
 #: A content item's fields in OpenAI's order.
-CONTENT_ITEM_FIELDS = ("id", "name", "content_type", "quantity", "amount", "currency", "group_id")
+CONTENT_ITEM_FIELDS = ("id", "group_id", "name", "content_type", "quantity", "amount", "currency", "variant_dict")
+#: A mapped item may give its price in major units instead of `amount` in minor units.
+ITEM_PRICE_KEYS = ("price", "price_major")
+#: The `values` key the mapped custom properties travel under (a dict: property -> value).
+CUSTOM_DATA = "custom_data"
+#: Names a custom property cannot take: `data`'s own fields.
+RESERVED_DATA_FIELDS = frozenset({"type", *DATA_FIELDS["custom"]})
+#: `integration_source`: 1-64 ASCII characters, starting with a letter or digit.
+INTEGRATION_SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 ERROR_PARAM = re.compile(r"events\[(\d+)\]")
 
@@ -111,7 +127,6 @@ class EventSpec:
     custom_event_name: str | None = None
     action_source: str | None = None
     default_action_source: str = "web"
-    geo_format: str = "plain"
 
 
 @dataclass
@@ -166,7 +181,7 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
     if spec.event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
         b.errors.append(Issue("action_source", f"{spec.event_type} is accepted from mobile_app only"))
     event["opt_out"] = b.read("opt_out", "opt_out", coerce.parse_bool)
-    user = _build_user(b, spec.geo_format)
+    user = _build_user(b)
     if user:
         event["user"] = user
     event["data"] = _build_data(b, spec.event_type)
@@ -265,28 +280,31 @@ def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) ->
     target.append(value)
 
 
-def _user_columns(geo_format: str) -> tuple[tuple[str, str, Callable[[object], str]], ...]:
-    """(mapping key, OpenAI list, normalizer) for both hash columns of each field, in a fixed order."""
+def _user_columns() -> tuple[tuple[str, str, Callable[[object], str]], ...]:
+    """(mapping key, OpenAI list, normalizer) of every list-valued user field, in a fixed order."""
     columns = []
     for name, hashed_list in HASHED_USER_LISTS.items():
-        if geo_format == "plain" and name in PLAIN_USER_LISTS:
-            columns.append((name, PLAIN_USER_LISTS[name], partial(normalize.normalize_plain, name)))
-        else:
-            columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
+        columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
         columns.append((f"{name}_sha256", hashed_list, normalize.check_prehashed))
+    for name, hashed_list in RAW_HASHED_USER_LISTS.items():
+        columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
+    for name, plain_list in PLAIN_USER_LISTS.items():
+        columns.append((name, plain_list, normalize.PLAIN[name]))
     return tuple(columns)
 
 
-USER_COLUMNS = {geo_format: _user_columns(geo_format) for geo_format in GEO_FORMATS}
+USER_COLUMNS = _user_columns()
 #: (mapping key, OpenAI's name, the field a warning names, normalizer) of each single-valued user field.
 USER_SCALAR_COLUMNS = tuple(
     (name, wire_name, f"user.{name}", normalize.PLAIN[name]) for name, wire_name in USER_SCALARS.items()
 )
+#: Every user mapping key.
+USER_FIELDS = frozenset(key for key, _, _ in USER_COLUMNS) | frozenset(USER_SCALARS)
 
 
-def _build_user(b: _Builder, geo_format: str) -> dict[str, object]:
+def _build_user(b: _Builder) -> dict[str, object]:
     lists: dict[str, list[str]] = {}
-    for key, target, normalizer in USER_COLUMNS[geo_format]:
+    for key, target, normalizer in USER_COLUMNS:
         raw = b.values.get(key)
         if raw is None:
             continue
@@ -330,11 +348,28 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
             data[name] = b.read("plan_id", "data.plan_id", _parse_text)
         else:
             data[name] = _build_contents(b, currency)
-    return {k: v for k, v in data.items() if v not in (None, "", [])}
+    data = {k: v for k, v in data.items() if v not in (None, "", [])}
+    if data_type == "custom":
+        _add_custom_properties(b, data)
+    return data
 
 
-#: A content item's text fields, as the neutral item from the Tealium adapter names them.
-ITEM_TEXT_FIELDS = ("id", "name", "content_type", "group_id")
+def _add_custom_properties(b: _Builder, data: dict[str, object]) -> None:
+    """Custom data carries the action's custom properties as they came: any JSON type, null included."""
+    properties = b.values.get(CUSTOM_DATA)
+    if not isinstance(properties, Mapping):
+        return
+    for name, value in properties.items():
+        if name in RESERVED_DATA_FIELDS:  # actions.py refuses these at load; a direct caller may not have
+            b.errors.append(Issue(f"data.{name}", "is a reserved data field, not a custom property"))
+        else:
+            data[name] = value
+
+
+#: A content item's text fields.
+ITEM_TEXT_FIELDS = ("id", "group_id", "name", "content_type")
+#: Every key an item may hold on the way in (a mapped `contents` list or the Tealium adapter's items).
+ITEM_KEYS = frozenset({*CONTENT_ITEM_FIELDS, *ITEM_PRICE_KEYS})
 
 
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
@@ -343,26 +378,59 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
         if not isinstance(item, dict):
             b.errors.append(Issue(f"data.contents[{position}]", "must be an object"))
             continue
-        wire_item: dict[str, object] = {}
-        for name in ITEM_TEXT_FIELDS:
-            value = _read_item(b, item, name, position, _parse_text)
-            if value:
-                wire_item[name] = value
-        quantity = _read_item(b, item, "quantity", position, _parse_quantity)
-        if quantity is not None:
-            wire_item["quantity"] = quantity
-        price = item.get("price_major")
-        if price is not None and price != "":
-            if currency is None:
-                b.errors.append(Issue(f"data.contents[{position}].amount", "needs data.currency to convert a price"))
-                continue
-            try:
-                wire_item["amount"] = money.major_to_minor(price, currency)
-                wire_item["currency"] = currency
-            except InvalidValue as problem:
-                b.errors.append(Issue(f"data.contents[{position}].amount", str(problem)))
-        contents.append(wire_item)
+        wire_item = _build_item(b, item, position, currency)
+        if wire_item is not None:
+            contents.append(wire_item)
     return contents
+
+
+def _build_item(b: _Builder, item: dict[str, object], position: int, currency: str | None) -> dict[str, object] | None:
+    wire_item: dict[str, object] = {}
+    for name in ITEM_TEXT_FIELDS:
+        value = _read_item(b, item, name, position, _parse_text)
+        if value:
+            wire_item[name] = value
+    quantity = _read_item(b, item, "quantity", position, _parse_quantity)
+    if quantity is not None:
+        wire_item["quantity"] = quantity
+    item_currency = _read_item(b, item, "currency", position, money.normalize_currency) or currency
+    amount = _read_item(b, item, "amount", position, money.parse_minor_units)
+    price = next((item[k] for k in ITEM_PRICE_KEYS if item.get(k) not in (None, "")), None)
+    if amount is None and price is not None:
+        if item_currency is None:
+            b.errors.append(Issue(f"data.contents[{position}].amount", "needs a currency to convert a price"))
+            return None
+        try:
+            amount = money.major_to_minor(price, item_currency)
+        except InvalidValue as problem:
+            b.errors.append(Issue(f"data.contents[{position}].amount", str(problem)))
+    if amount is not None:
+        if item_currency is None:
+            b.errors.append(Issue(f"data.contents[{position}].currency", "is required when an amount is given"))
+            return None
+        wire_item["amount"] = amount
+    if item_currency is not None and (amount is not None or "currency" in item):
+        wire_item["currency"] = item_currency
+    variants = _read_item(b, item, "variant_dict", position, _parse_variant_dict)
+    if variants:
+        wire_item["variant_dict"] = variants
+    unknown = sorted(k for k in item if k not in ITEM_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(ITEM_KEYS - {"price_major"}))
+        b.warnings.append(Issue(f"data.contents[{position}].{unknown[0]}", f"dropped: an item holds only {allowed}"))
+    return wire_item
+
+
+def _parse_variant_dict(raw: object) -> dict[str, str]:
+    """`{"size": "M", "color": "blue"}`: OpenAI takes strings only; numbers are written as text."""
+    if not isinstance(raw, dict):
+        raise InvalidValue("must be an object of strings")
+    variants = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidValue("must have non-empty text keys")
+        variants[key.strip()] = _parse_text(value)
+    return variants
 
 
 def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, parse):
@@ -377,6 +445,133 @@ def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, pa
         return None
 
 
+# ---- checking a wire event that did not come from build_event -----------------------------
+
+#: Every field an event may carry (openai-events-api.md: "No other event field exists").
+EVENT_FIELDS = frozenset(
+    {"id", "type", "custom_event_name", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"}
+    | {"user", "data"}
+)
+#: OpenAI's user list -> the rule each of its values meets, as `_build_user` would have written it.
+USER_LIST_RULES: dict[str, Callable[[object], str]] = {
+    **dict.fromkeys(HASHED_USER_LISTS.values(), normalize.check_prehashed),
+    **{wire_name: normalize.PLAIN[key] for key, wire_name in PLAIN_USER_LISTS.items()},
+}
+USER_SCALAR_RULES: dict[str, Callable[[object], str]] = {
+    wire_name: normalize.PLAIN[key] for key, wire_name in USER_SCALARS.items()
+}
+#: A content item's fields and their rules, as `_build_item` writes them.
+ITEM_RULES: dict[str, Callable[[object], object]] = {
+    **dict.fromkeys(ITEM_TEXT_FIELDS, _parse_text),
+    "quantity": _parse_quantity,
+    "amount": money.parse_minor_units,
+    "currency": money.normalize_currency,
+    "variant_dict": _parse_variant_dict,
+}
+NOT_NORMALIZED = "is not in the form the connector sends (not normalized)"
+
+
+def check_wire_event(event: object) -> list[Issue]:
+    """What keeps an already-built event (a queued one) off the wire under the current contract; [] when nothing.
+
+    A value passes when its own rule would write it unchanged, so a message from an older version or from
+    anyone else can carry no field, type or unnormalized value that `build_event` would not have sent.
+    The timestamp window is judged separately, at send time (`timestamp_window_problem`).
+    """
+    if not isinstance(event, dict):
+        return [Issue("event", "must be an object")]
+    issues = [Issue(str(name), "is not a field of an OpenAI event") for name in event if name not in EVENT_FIELDS]
+    event_type = event.get("type")
+    if event_type not in EVENT_TYPES:
+        return [*issues, Issue("type", "must be a standard event name or custom")]
+    _check_value(issues, "id", event.get("id"), _parse_event_id, required=True)
+    name = event.get("custom_event_name")
+    if event_type == "custom" and not (isinstance(name, str) and CUSTOM_EVENT_NAME.fullmatch(name)):
+        issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
+    elif event_type == "custom" and name in EVENT_TYPES:
+        issues.append(Issue("custom_event_name", "must not be a standard event name"))
+    elif event_type != "custom" and "custom_event_name" in event:
+        issues.append(Issue("custom_event_name", "is sent with custom events only"))
+    stamp = event.get("timestamp_ms")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        issues.append(Issue("timestamp_ms", "must be an integer (epoch milliseconds)"))
+    _check_value(issues, "oppref", event.get("oppref"), _parse_opaque)
+    action_source = event.get("action_source")
+    _check_value(issues, "action_source", action_source, _parse_action_source, required=True)
+    _check_value(issues, "source_url", event.get("source_url"), _parse_url, required=action_source == "web")
+    if event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
+        issues.append(Issue("action_source", f"{event_type} is accepted from mobile_app only"))
+    if "opt_out" in event and not isinstance(event["opt_out"], bool):
+        issues.append(Issue("opt_out", "must be true or false"))
+    if "user" in event:
+        _check_user(issues, event["user"])
+    _check_data(issues, event_type, event.get("data"))
+    return issues
+
+
+def _check_value(issues: list[Issue], where: str, value: object, rule, *, required: bool = False) -> None:
+    if value is None:
+        if required:
+            issues.append(Issue(where, "is required"))
+        return
+    try:
+        written = rule(value)
+    except InvalidValue as problem:
+        issues.append(Issue(where, str(problem)))
+        return
+    if type(written) is not type(value) or written != value:
+        issues.append(Issue(where, NOT_NORMALIZED))
+
+
+def _check_user(issues: list[Issue], user: object) -> None:
+    if not isinstance(user, dict):
+        issues.append(Issue("user", "must be an object"))
+        return
+    for name, value in user.items():
+        where = f"user.{name}"
+        if name in USER_SCALAR_RULES:
+            _check_value(issues, where, value, USER_SCALAR_RULES[name])
+        elif name not in USER_LIST_RULES:
+            issues.append(Issue(where, "is not a field of OpenAI's user object"))
+        elif not isinstance(value, list) or not 1 <= len(value) <= MAX_USER_LIST_VALUES:
+            issues.append(Issue(where, f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
+        else:
+            for position, item in enumerate(value):
+                _check_value(issues, f"{where}[{position}]", item, USER_LIST_RULES[name], required=True)
+
+
+def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
+    if not isinstance(data, dict):
+        issues.append(Issue("data", "is required: an object"))
+        return
+    data_type = EVENT_DATA_TYPES[event_type]
+    if data.get("type") != data_type:
+        issues.append(Issue("data.type", f"must be {data_type} for {event_type}"))
+    for name in data:
+        # Custom data carries custom properties besides its own fields; nothing else does.
+        if data_type != "custom" and name != "type" and name not in DATA_FIELDS[data_type]:
+            issues.append(Issue(f"data.{name}", f"is not a field of {data_type} data"))
+    _check_value(issues, "data.amount", data.get("amount"), money.parse_minor_units)
+    _check_value(issues, "data.currency", data.get("currency"), money.normalize_currency, required="amount" in data)
+    _check_value(issues, "data.plan_id", data.get("plan_id"), _parse_text)
+    contents = data.get("contents")
+    if contents is None:
+        return
+    if not isinstance(contents, list):
+        issues.append(Issue("data.contents", "must be a list"))
+        return
+    for position, item in enumerate(contents):
+        where = f"data.contents[{position}]"
+        if not isinstance(item, dict):
+            issues.append(Issue(where, "must be an object"))
+            continue
+        for name, value in item.items():
+            if name in ITEM_RULES:
+                _check_value(issues, f"{where}.{name}", value, ITEM_RULES[name])
+            else:
+                issues.append(Issue(f"{where}.{name}", "is not a field of a content item"))
+
+
 # ---- requests and responses ------------------------------------------------------------
 
 
@@ -388,20 +583,24 @@ def encode_event(event: Mapping[str, object]) -> bytes:
     return EVENT_ENCODER.encode(event).encode("utf-8")
 
 
-def _body_prefix(validate_only: bool) -> bytes:
-    return b'{"validate_only":' + (b"true" if validate_only else b"false") + b',"events":['
+def _body_prefix(validate_only: bool, integration_source: str | None) -> bytes:
+    prefix = b'{"validate_only":' + (b"true" if validate_only else b"false")
+    if integration_source:
+        # Checked against INTEGRATION_SOURCE at cold start (settings.py): plain ASCII, nothing to escape.
+        prefix += b',"integration_source":"' + integration_source.encode("ascii") + b'"'
+    return prefix + b',"events":['
 
 
 BODY_SUFFIX = b"]}"
 
 
-def request_overhead(validate_only: bool) -> int:
+def request_overhead(validate_only: bool, integration_source: str | None = None) -> int:
     """Bytes of a request body besides its events and the commas between them."""
-    return len(_body_prefix(validate_only)) + len(BODY_SUFFIX)
+    return len(_body_prefix(validate_only, integration_source)) + len(BODY_SUFFIX)
 
 
-def request_body(encoded_events: Sequence[bytes], validate_only: bool) -> bytes:
-    return _body_prefix(validate_only) + b",".join(encoded_events) + BODY_SUFFIX
+def request_body(encoded_events: Sequence[bytes], validate_only: bool, integration_source: str | None = None) -> bytes:
+    return _body_prefix(validate_only, integration_source) + b",".join(encoded_events) + BODY_SUFFIX
 
 
 def request_url(base_url: str, pixel_id: str) -> str:
