@@ -14,7 +14,12 @@ from tests.core_helpers import (
     COUNTRY_US_SHA256,
     EMAIL_ADA_SHA256,
     EMAIL_USER_SHA256,
+    EXTERNAL_ID_CUSTOMER_123_SHA256,
     EXTERNAL_ID_SHA256,
+    FIRST_NAME_JOSE_SHA256,
+    FIRST_NAME_MARY_JANE_SHA256,
+    LAST_NAME_OCONNOR_SHA256,
+    LAST_NAME_STEFANESCU_SHA256,
     NOW_MS,
     PHONE_RO_SHA256,
     PHONE_US_SHA256,
@@ -327,10 +332,15 @@ def test_every_user_field_lands_in_its_wire_field():
         email=" Ada@Example.COM ",
         phone="001 (555) 123-4567",
         external_id="  CUST-00042  ",
+        external_id_raw="customer_123",
+        first_name="Mary Jane",
+        last_name="O'Connor",
         country="us",
+        region=" California ",
         city="New York",
         zip="12345",
-        external_id_raw=" CUST-00042 ",
+        android_advertising_id="38400000-8CF0-11BD-B23E-10B96E40000D",
+        obref=" ob.1.AbC ",
         ip_address="203.0.113.42",
         user_agent="Mozilla/5.0",
     )
@@ -338,32 +348,79 @@ def test_every_user_field_lands_in_its_wire_field():
     assert built.event["user"] == {
         "emails_sha256": [EMAIL_ADA_SHA256],
         "phone_numbers_sha256": [PHONE_US_SHA256],
-        "external_ids_sha256": [EXTERNAL_ID_SHA256],
+        "external_ids_sha256": [EXTERNAL_ID_SHA256, EXTERNAL_ID_CUSTOMER_123_SHA256],
+        "first_names_sha256": [FIRST_NAME_MARY_JANE_SHA256],
+        "last_names_sha256": [LAST_NAME_OCONNOR_SHA256],
         "countries": ["US"],
+        "regions": ["california"],
         "cities": ["new york"],
         "postal_codes": ["12345"],
-        "external_id": "CUST-00042",
+        "android_advertising_id": "38400000-8cf0-11bd-b23e-10b96e40000d",
+        "obref": " ob.1.AbC ",
         "ip_address": "203.0.113.42",
         "user_agent": "Mozilla/5.0",
     }
 
 
-def test_geo_format_sha256_sends_hashed_geo_lists_only():
-    built = build(spec={"geo_format": "sha256"}, country="US", city="New York", zip="12345")
+@pytest.mark.parametrize(
+    "key, raw, wire_list, digest",
+    [
+        ("first_name", "Mary Jane", "first_names_sha256", FIRST_NAME_MARY_JANE_SHA256),
+        ("first_name", "José", "first_names_sha256", FIRST_NAME_JOSE_SHA256),
+        ("last_name", "O'Connor", "last_names_sha256", LAST_NAME_OCONNOR_SHA256),
+        ("last_name", "Ștefănescu", "last_names_sha256", LAST_NAME_STEFANESCU_SHA256),
+        ("first_name_sha256", FIRST_NAME_JOSE_SHA256.upper(), "first_names_sha256", FIRST_NAME_JOSE_SHA256),
+        ("last_name_sha256", f" {LAST_NAME_OCONNOR_SHA256} ", "last_names_sha256", LAST_NAME_OCONNOR_SHA256),
+        ("external_id_raw", "  CUST-00042  ", "external_ids_sha256", EXTERNAL_ID_SHA256),
+        ("external_id_raw", "customer_123", "external_ids_sha256", EXTERNAL_ID_CUSTOMER_123_SHA256),
+    ],
+)
+def test_names_and_the_raw_external_id_are_sent_hashed(key, raw, wire_list, digest):
+    assert build(**{key: raw}).event["user"] == {wire_list: [digest]}
+
+
+def test_the_raw_external_id_is_never_sent_raw():
+    # OpenAI: "Don't send raw ... external IDs": the seed's External ID (raw) is hashed like the others.
+    encoded = wire.encode_event(build(external_id_raw="CUST-00042").event)
+    assert b"CUST-00042" not in encoded
+    assert b'"external_id"' not in encoded
+
+
+def test_the_apply_hash_geo_columns_are_sent_raw():
+    built = build(country=" ro ", region="Cluj", city="Cluj-Napoca", zip="400001")
     assert built.event["user"] == {
-        "countries_sha256": [COUNTRY_US_SHA256],
-        "cities_sha256": [CITY_NEW_YORK_SHA256],
-        "postal_codes_sha256": [ZIP_12345_SHA256],
+        "countries": ["RO"],
+        "regions": ["cluj"],
+        "cities": ["cluj-napoca"],
+        "postal_codes": ["400001"],
     }
 
 
-@pytest.mark.parametrize("geo_format", ["plain", "sha256"])
-def test_prehashed_geo_values_go_to_the_hashed_lists_in_either_geo_format(geo_format):
-    built = build(
-        spec={"geo_format": geo_format}, country_sha256=COUNTRY_US_SHA256.upper(), city_sha256=CITY_NEW_YORK_SHA256
-    )
-    assert built.event["user"]["countries_sha256"] == [COUNTRY_US_SHA256]
-    assert built.event["user"]["cities_sha256"] == [CITY_NEW_YORK_SHA256]
+@pytest.mark.parametrize("key", ["country_sha256", "city_sha256", "zip_sha256"])
+def test_an_already_hashed_geo_value_never_reaches_the_wire(key):
+    # actions.py refuses these mappings at load; even handed to the builder directly they are not read.
+    built = build(**{key: COUNTRY_US_SHA256})
+    assert "user" not in built.event
+    assert COUNTRY_US_SHA256.encode() not in wire.encode_event(built.event)
+
+
+def test_an_all_zero_android_advertising_id_is_dropped_with_a_warning():
+    built = build(android_advertising_id="00000000-0000-0000-0000-000000000000", email="user@example.com")
+    assert "android_advertising_id" not in built.event["user"]
+    assert issue_fields(built.warnings) == ["user.android_advertising_id"]
+
+
+def test_an_android_advertising_id_that_is_not_a_uuid_is_dropped_with_a_warning():
+    built = build(android_advertising_id="AEBE52E7-03EE-455A-B3C4-E57283966239-x")
+    assert "user" not in built.event
+    assert "UUID" in all_messages(built)
+
+
+@pytest.mark.parametrize("raw", [" ", 42])
+def test_a_blank_or_non_text_obref_is_dropped_with_a_warning(raw):
+    built = build(obref=raw)
+    assert "user" not in built.event
+    assert issue_fields(built.warnings) == ["user.obref"]
 
 
 def test_both_hash_columns_merge_into_one_list_without_duplicates():
@@ -464,6 +521,120 @@ def test_errors_and_warnings_name_the_field_and_never_the_raw_value():
         assert issue.reason
 
 
+# ---- content items and custom properties ---------------------------------------------
+
+
+def test_a_mapped_contents_list_takes_openai_item_keys_with_price_or_amount():
+    items = [
+        {"id": "SKU-1", "group_id": "TEE", "name": "Tee", "content_type": "product", "quantity": 2, "price": "25.00"},
+        {"id": "SKU-2", "amount": 7999, "currency": "eur", "variant_dict": {"size": "M", "color": "blue"}},
+    ]
+    data = build("order_created", contents=items, currency="USD").event["data"]
+    assert data["contents"] == [
+        {"id": "SKU-1", "group_id": "TEE", "name": "Tee", "content_type": "product", "quantity": 2}
+        | {"amount": 2500, "currency": "USD"},
+        {"id": "SKU-2", "amount": 7999, "currency": "EUR", "variant_dict": {"size": "M", "color": "blue"}},
+    ]
+
+
+def test_a_variant_value_written_as_a_number_is_sent_as_text():
+    item = build("order_created", contents=[{"id": "A", "variant_dict": {"size": 42}}]).event["data"]["contents"][0]
+    assert item["variant_dict"] == {"size": "42"}
+
+
+@pytest.mark.parametrize("variants", [["M"], {"size": {"eu": "M"}}, {"": "M"}, "size=M"])
+def test_a_variant_dict_that_is_not_an_object_of_strings_is_an_error_naming_it(variants):
+    built = build("order_created", contents=[{"id": "A", "variant_dict": variants}])
+    assert issue_fields(built.errors) == ["data.contents[0].variant_dict"]
+
+
+def test_an_item_amount_without_any_currency_is_an_error():
+    built = build("order_created", contents=[{"id": "A", "amount": 100}])
+    assert issue_fields(built.errors) == ["data.contents[0].currency"]
+
+
+def test_an_unknown_item_key_is_dropped_with_a_warning_naming_it():
+    built = build("order_created", contents=[{"id": "A", "brand": "Acme"}])
+    assert built.event["data"]["contents"] == [{"id": "A"}]
+    assert issue_fields(built.warnings) == ["data.contents[0].brand"]
+
+
+def test_custom_properties_keep_their_json_type():
+    properties = {"plan_tier": "gold", "seats": 3, "annual": True, "tags": ["a"], "meta": {"k": 1}, "note": None}
+    built = build("custom", {"custom_event_name": "upgrade"}, custom_data=properties, plan_id="p1")
+    assert built.event["data"] == {"type": "custom", "plan_id": "p1", **properties}
+    assert wire.check_wire_event(json.loads(wire.encode_event(built.event))) == []
+
+
+def test_custom_properties_are_not_sent_on_other_event_types():
+    assert build("order_created", custom_data={"plan_tier": "gold"}).event["data"] == {"type": "contents"}
+
+
+def test_a_custom_property_named_like_a_data_field_is_an_error():
+    built = build("custom", {"custom_event_name": "upgrade"}, custom_data={"amount": 5})
+    assert issue_fields(built.errors) == ["data.amount"]
+
+
+# ---- checking queued events ----------------------------------------------------------
+
+
+def full_event() -> dict[str, object]:
+    return build(
+        "order_created",
+        email="user@example.com",
+        first_name="José",
+        country="US",
+        obref="ob-1",
+        android_advertising_id="38400000-8cf0-11bd-b23e-10b96e40000d",
+        ip_address="2001:db8::7",
+        currency="USD",
+        amount=100,
+        contents=[{"id": "A", "quantity": 1, "amount": 100, "variant_dict": {"size": "M"}}],
+    ).event
+
+
+def test_an_event_the_builder_wrote_passes_the_check():
+    assert wire.check_wire_event(full_event()) == []
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda e: e["user"].update(external_id="CUST-1"), "user.external_id"),
+        (lambda e: e["user"].update(countries_sha256=[COUNTRY_US_SHA256]), "user.countries_sha256"),
+        (lambda e: e["user"].update(cities_sha256=[CITY_NEW_YORK_SHA256]), "user.cities_sha256"),
+        (lambda e: e["user"].update(postal_codes_sha256=[ZIP_12345_SHA256]), "user.postal_codes_sha256"),
+        (lambda e: e.update(pixel="px"), "pixel"),
+        (lambda e: e["data"].update(value=1), "data.value"),
+        (lambda e: e["data"]["contents"][0].update(price=1), "data.contents[0].price"),
+        (lambda e: e["user"].update(emails_sha256=[EMAIL_USER_SHA256.upper()]), "user.emails_sha256[0]"),
+        (lambda e: e["user"].update(countries=["us"]), "user.countries[0]"),
+        (lambda e: e["user"].update(first_names_sha256=["José"]), "user.first_names_sha256[0]"),
+        (lambda e: e["user"].update(phone_numbers_sha256=[PHONE_US_SHA256] * 4), "user.phone_numbers_sha256"),
+        (lambda e: e["user"].update(ip_address="300.1.1.1"), "user.ip_address"),
+        (lambda e: e["data"].update(amount=1.5), "data.amount"),
+        (lambda e: e["data"].pop("currency"), "data.currency"),
+        (lambda e: e["data"].update(type="custom"), "data.type"),
+        (lambda e: e["data"]["contents"][0].update(variant_dict={"size": 1}), "data.contents[0].variant_dict"),
+        (lambda e: e.update(custom_event_name="x"), "custom_event_name"),
+        (lambda e: e.update(timestamp_ms="1795000000000"), "timestamp_ms"),
+        (lambda e: e.pop("source_url"), "source_url"),
+        (lambda e: e.update(opt_out="no"), "opt_out"),
+        (lambda e: e.update(user=[]), "user"),
+        (lambda e: e.pop("id"), "id"),
+    ],
+)
+def test_the_check_names_every_field_the_contract_does_not_take(change, field):
+    event = full_event()
+    change(event)
+    assert field in issue_fields(wire.check_wire_event(event))
+
+
+def test_the_check_refuses_what_is_not_an_event_at_all():
+    assert issue_fields(wire.check_wire_event(["evt"])) == ["event"]
+    assert issue_fields(wire.check_wire_event({"id": "e", "type": "bought"})) == ["type"]
+
+
 # ---- a robustness property ----------------------------------------------------------
 
 JSON_VALUES = st.recursive(
@@ -485,28 +656,29 @@ FIELDS = sorted(
         "plan_id",
         "contents",
     }
-    | set(wire.HASHED_USER_LISTS)
-    | {f"{name}_sha256" for name in wire.HASHED_USER_LISTS}
-    | set(wire.USER_SCALARS)
+    | wire.USER_FIELDS
+    | {wire.CUSTOM_DATA}
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     event_type=st.sampled_from(sorted(wire.EVENT_TYPES)),
-    geo_format=st.sampled_from(wire.GEO_FORMATS),
     values=st.dictionaries(
         st.sampled_from(FIELDS), JSON_VALUES | st.sampled_from(["USD", "12.50", "a@b.co", "https://x.io"])
     ),
 )
-def test_build_event_never_raises_and_returns_an_event_or_errors(event_type, geo_format, values):
-    spec = wire.EventSpec(event_type, "my_event" if event_type == "custom" else None, geo_format=geo_format)
+def test_build_event_never_raises_and_returns_an_event_or_errors(event_type, values):
+    spec = wire.EventSpec(event_type, "my_event" if event_type == "custom" else None)
     built = wire.build_event(spec, {"id": "e", "timestamp_ms": NOW_MS, **values}, NOW_MS)
     assert (built.event is None) == bool(built.errors)
     if built.event is not None:
         event = json.loads(wire.encode_event(built.event))
         assert event["type"] == event_type and event["data"]["type"] == wire.EVENT_DATA_TYPES[event_type]
-        assert set(event["data"]) <= {"type", *wire.DATA_FIELDS[event["data"]["type"]]}
+        if event_type != "custom":
+            assert set(event["data"]) <= {"type", *wire.DATA_FIELDS[event["data"]["type"]]}
+        # What the builder writes, the queued-event check lets through.
+        assert wire.check_wire_event(event) == []
         for name in (*wire.HASHED_USER_LISTS.values(), *wire.PLAIN_USER_LISTS.values()):
             assert 1 <= len(event.get("user", {}).get(name, [None])) <= wire.MAX_USER_LIST_VALUES
         if "amount" in event["data"]:
@@ -516,14 +688,17 @@ def test_build_event_never_raises_and_returns_an_event_or_errors(event_type, geo
 # ---- requests -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("integration_source", [None, "tealium-openai-connector-aws"])
 @pytest.mark.parametrize("validate_only", [False, True])
 @pytest.mark.parametrize("count", [0, 1, 3])
-def test_request_body_wraps_events_and_overhead_accounts_for_every_byte(validate_only, count):
+def test_request_body_wraps_events_and_overhead_accounts_for_every_byte(validate_only, count, integration_source):
     events = [build(id=f"evt-{i}", email="user@example.com").event for i in range(count)]
     encoded = [wire.encode_event(event) for event in events]
-    body = wire.request_body(encoded, validate_only)
-    assert json.loads(body) == {"validate_only": validate_only, "events": events}
-    assert len(body) == wire.request_overhead(validate_only) + sum(map(len, encoded)) + max(count - 1, 0)
+    body = wire.request_body(encoded, validate_only, integration_source)
+    source = {"integration_source": integration_source} if integration_source else {}
+    assert json.loads(body) == {"validate_only": validate_only, **source, "events": events}
+    overhead = wire.request_overhead(validate_only, integration_source)
+    assert len(body) == overhead + sum(map(len, encoded)) + max(count - 1, 0)
 
 
 def test_encoded_event_is_compact_utf8():
