@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 
 import pytest
 from connector import normalize
@@ -11,15 +12,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.core_helpers import (
-    CITY_NEW_YORK_SHA256,
-    COUNTRY_US_SHA256,
     EMAIL_ADA_SHA256,
     EMAIL_USER_SHA256,
+    EXTERNAL_ID_CUSTOMER_123_SHA256,
     EXTERNAL_ID_SHA256,
+    FIRST_NAME_JOSE_SHA256,
+    FIRST_NAME_MARY_JANE_SHA256,
+    LAST_NAME_OCONNOR_SHA256,
+    LAST_NAME_STEFANESCU_SHA256,
     PHONE_RO_SHA256,
+    PHONE_SF_SHA256,
     PHONE_UK_SHA256,
     PHONE_US_SHA256,
-    ZIP_12345_SHA256,
 )
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -32,13 +36,17 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
     [
         ("email", " USER@EXAMPLE.COM ", "user@example.com", EMAIL_USER_SHA256),
         ("email", " Ada@Example.COM ", "ada@example.com", EMAIL_ADA_SHA256),
+        ("phone", "+1 (415) 555-2671", "14155552671", PHONE_SF_SHA256),
         ("phone", "001 (555) 123-4567", "15551234567", PHONE_US_SHA256),
         ("phone", "+40 746 123 456", "40746123456", PHONE_RO_SHA256),
         ("phone", "+00 44 (0)20 7946 0958", "4402079460958", PHONE_UK_SHA256),
         ("external_id", "  CUST-00042  ", "CUST-00042", EXTERNAL_ID_SHA256),
-        ("country", "US", "us", COUNTRY_US_SHA256),
-        ("city", "New York", "newyork", CITY_NEW_YORK_SHA256),
-        ("zip", "12345", "12345", ZIP_12345_SHA256),
+        ("external_id", "customer_123", "customer_123", EXTERNAL_ID_CUSTOMER_123_SHA256),
+        ("external_id_raw", "  CUST-00042  ", "CUST-00042", EXTERNAL_ID_SHA256),
+        ("first_name", "Mary Jane", "maryjane", FIRST_NAME_MARY_JANE_SHA256),
+        ("last_name", "O'Connor", "oconnor", LAST_NAME_OCONNOR_SHA256),
+        ("first_name", "José", "josé", FIRST_NAME_JOSE_SHA256),
+        ("last_name", "Ștefănescu", "ștefănescu", LAST_NAME_STEFANESCU_SHA256),
     ],
 )
 def test_contract_vectors(field, raw, normalized, digest):
@@ -82,6 +90,35 @@ def test_email_must_be_one_address(raw):
         normalize.normalize_email(raw)
 
 
+def test_geo_values_have_no_hashed_form_any_more():
+    # OpenAI: "Send geographic values as raw strings."
+    assert {"country", "region", "city", "zip"}.isdisjoint(normalize.BEFORE_HASH)
+    with pytest.raises(KeyError):
+        normalize.hash_identifier("country", "US")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("  Anne-Marie  ", "annemarie"),
+        ("D'Angelo\tSmith", "dangelosmith"),
+        ("ZOË", "zoë"),
+        ("Łukasz", "łukasz"),
+        ("李 小龍", "李小龍"),
+        ("J.R.R.", "jrr"),
+        ("Mary\u00a0Jane", "maryjane"),  # a no-break space is whitespace too
+    ],
+)
+def test_names_lose_whitespace_and_ascii_punctuation_and_keep_other_letters(raw, expected):
+    assert normalize.normalize_name(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["  ", "-'.", 1.5, None, ["Ann"]])
+def test_a_name_with_nothing_left_or_not_text_is_refused(raw):
+    with pytest.raises(InvalidValue):
+        normalize.normalize_name(raw)
+
+
 def test_external_id_keeps_its_case():
     assert normalize.hash_identifier("external_id", "Cust-42") != normalize.hash_identifier("external_id", "cust-42")
 
@@ -105,7 +142,7 @@ def test_prehashed_value_that_is_not_a_digest_is_refused(raw):
 
 @pytest.mark.parametrize("field", normalize.HASHABLE_FIELDS)
 def test_raw_value_that_already_looks_like_a_hash_is_reported_not_rehashed(field):
-    with pytest.raises(InvalidValue, match=f"{field}_sha256"):
+    with pytest.raises(InvalidValue, match=f"{field.removesuffix('_raw')}_sha256"):
         normalize.hash_identifier(field, f" {EMAIL_USER_SHA256.upper()} ")
 
 
@@ -129,7 +166,9 @@ def test_raw_value_that_already_looks_like_a_hash_is_reported_not_rehashed(field
         ("ip_address", " 203.0.113.42 ", "203.0.113.42"),
         ("ip_address", "2001:DB8:0:0::7", "2001:db8::7"),
         ("user_agent", " Mozilla/5.0 ", "Mozilla/5.0"),
-        ("external_id_raw", "  CUST-00042  ", "CUST-00042"),
+        ("region", "  Île-de-France ", "île-de-france"),
+        ("android_advertising_id", " 38400000-8CF0-11BD-B23E-10B96E40000D ", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+        ("obref", " ob.1.AbC== ", " ob.1.AbC== "),
     ],
 )
 def test_plain_forms(field, raw, expected):
@@ -151,6 +190,13 @@ def test_plain_forms(field, raw, expected):
         ("ip_address", "example.com"),
         ("ip_address", 3232235777),
         ("user_agent", "   "),
+        ("region", "x" * 129),
+        ("android_advertising_id", "00000000-0000-0000-0000-000000000000"),
+        ("android_advertising_id", "38400000-8cf0-11bd-b23e"),
+        ("android_advertising_id", "38400000-8cf0-11bd-b23e-10b96e40000g"),
+        ("obref", "  "),
+        ("obref", 12),
+        ("obref", "x" * 8193),
     ],
 )
 def test_plain_forms_refuse_invalid_values(field, raw):
@@ -196,9 +242,7 @@ NORMALIZERS = {
 VALID_OUTPUT = {
     "before_hash:email": re.compile(r"[^@\s]+@[^@\s]+"),
     "before_hash:phone": re.compile(r"[1-9][0-9]{7,14}"),
-    "before_hash:country": re.compile(r"[a-z]{2}"),
-    "before_hash:city": re.compile(r"\S{1,128}"),
-    "before_hash:zip": re.compile(r"(?=.*[a-z0-9])[a-z0-9\-]{1,32}"),
+    "plain:android_advertising_id": re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"),
     "plain:country": re.compile(r"[A-Z]{2}"),
     "plain:city": re.compile(r"\S(?:.{0,126}\S)?"),
     "plain:zip": re.compile(r"(?=.*[A-Za-z0-9])[A-Za-z0-9 \-]{1,32}"),
@@ -237,7 +281,8 @@ def _outcome(rule, raw):
 @given(name=st.sampled_from(sorted(NORMALIZERS)), raw=INPUTS)
 @example(name="before_hash:email", raw="İ" * 700 + "@x.io")
 @example(name="plain:zip", raw=" - ")
-@example(name="plain:external_id_raw", raw=10**5000)
+@example(name="before_hash:external_id_raw", raw=10**5000)
+@example(name="before_hash:first_name", raw="İ" * 1000)
 @example(name="before_hash:email", raw="\ud800x@example.com")
 @example(name="plain:user_agent", raw="Mozilla \udfff")
 def test_normalizers_raise_only_invalid_value_are_idempotent_and_emit_valid_values(name, raw):
@@ -247,7 +292,9 @@ def test_normalizers_raise_only_invalid_value_are_idempotent_and_emit_valid_valu
     if output is None:
         return
     # THEN its output is a valid value of the field...
-    assert isinstance(output, str) and output == output.strip() and output
+    assert isinstance(output, str) and output
+    if name != "plain:obref":  # obref passes through unchanged, blanks and all
+        assert output == output.strip()
     if name in VALID_OUTPUT:
         assert VALID_OUTPUT[name].fullmatch(output), output
     # ...and normalizing the output again changes nothing
@@ -271,3 +318,16 @@ def test_phone_output_is_8_to_15_digits_without_a_leading_zero(raw):
         assert digits.isdigit() and 8 <= len(digits) <= 15 and not digits.startswith("0")
         # only separators were removed: the digits are the input's digits, in order, minus leading zeros
         assert digits == re.sub(r"[^0-9]", "", raw).lstrip("0")
+
+
+NAME_LIKE = st.from_regex(r"\s*[A-Za-zÀ-ÿĂăȘșȚțİ' .\-]{0,30}\s*", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=NAME_LIKE | st.text() | ANY_INPUT)
+def test_the_name_normalizer_never_raises_is_idempotent_and_emits_no_whitespace_or_ascii_punctuation(raw):
+    name = _outcome(normalize.normalize_name, raw)
+    if name is not None:
+        assert not any(c.isspace() or c in string.punctuation for c in name)
+        assert name == name.lower()
+        assert normalize.normalize_name(name) == name
