@@ -20,12 +20,14 @@ __all__ = [
     "DATA_FIELDS",
     "DATA_TYPE_BY_EVENT",
     "EVENT_FIELDS",
+    "INTEGRATION_SOURCE_RE",
     "MAX_AGE_MS",
     "MAX_AHEAD_MS",
     "MAX_BODY_BYTES",
     "MAX_EVENTS",
     "MAX_USER_VALUES",
     "MOBILE_APP_EVENTS",
+    "OPEN_DATA_TYPES",
     "STANDARD_EVENT_TYPES",
     "USER_LIST_RULES",
     "USER_SCALAR_RULES",
@@ -81,6 +83,8 @@ DATA_FIELDS = {
     "plan_enrollment": frozenset({"type", "plan_id", "amount", "currency", "contents"}),
     "custom": frozenset({"type", "plan_id", "amount", "currency", "contents"}),
 }
+#: Only custom data carries properties beyond its own fields (string, number, boolean, object, array or null).
+OPEN_DATA_TYPES = frozenset({"custom"})
 CONTENT_STRING_FIELDS = frozenset({"id", "name", "content_type", "group_id", "currency"})
 CONTENT_INT_FIELDS = frozenset({"quantity", "amount"})
 CONTENT_FIELDS = CONTENT_STRING_FIELDS | CONTENT_INT_FIELDS | {"variant_dict"}
@@ -90,6 +94,9 @@ _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _POSTAL_RE = re.compile(r"[A-Za-z0-9 -]{1,32}")
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+#: The request's optional `integration_source`.
+INTEGRATION_SOURCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _parses_as_ip(value: str) -> bool:
@@ -106,16 +113,17 @@ USER_LIST_RULES: dict[str, tuple[Callable[[str], object], str]] = {
     "emails_sha256": _SHA256_RULE,
     "phone_numbers_sha256": _SHA256_RULE,
     "external_ids_sha256": _SHA256_RULE,
-    "countries_sha256": _SHA256_RULE,
-    "cities_sha256": _SHA256_RULE,
-    "postal_codes_sha256": _SHA256_RULE,
+    "first_names_sha256": _SHA256_RULE,
+    "last_names_sha256": _SHA256_RULE,
     "countries": (_COUNTRY_RE.fullmatch, "2 uppercase ASCII letters"),
+    "regions": (lambda v: 0 < len(v) <= 128, "1-128 characters"),
     "cities": (lambda v: 0 < len(v) <= 128, "1-128 characters"),
     "postal_codes": (_POSTAL_RE.fullmatch, "1-32 ASCII letters, digits, spaces or hyphens"),
 }
 #: user scalar fields and their rule.
 USER_SCALAR_RULES: dict[str, tuple[Callable[[str], object], str]] = {
-    "external_id": (len, "a non-empty string"),
+    "android_advertising_id": (_UUID_RE.fullmatch, "a UUID"),
+    "obref": (str.strip, "a non-blank string"),
     "ip_address": (_parses_as_ip, "an IPv4 or IPv6 address"),
     "user_agent": (len, "a non-empty string"),
 }
@@ -167,7 +175,7 @@ def _check_content_item(where: str, item: object) -> None:
     _check_amount(where, item, currency_required=False)
     variants = item.get("variant_dict", {})
     if not (isinstance(variants, dict) and all(isinstance(v, str) for v in variants.values())):
-        raise EventError(f"{where}.variant_dict: must be an object of strings")
+        raise EventError(f"{where}.variant_dict: must be an object whose values are strings")
 
 
 def _check_data(event_type: str, data: object) -> None:
@@ -180,7 +188,7 @@ def _check_data(event_type: str, data: object) -> None:
     if data["type"] != expected:
         raise EventError(f"data.type: must be {expected} for a {event_type} event")
     unknown = data.keys() - DATA_FIELDS[expected]
-    if unknown:
+    if unknown and expected not in OPEN_DATA_TYPES:
         raise EventError(f"data: unknown field {sorted(unknown)[0]} for {expected} data")
     _check_amount("data", data, currency_required=True)
     if "plan_id" in data and not isinstance(data["plan_id"], str):
@@ -258,11 +266,14 @@ def check_envelope(parsed: object) -> tuple[str | None, str] | None:
     """(param, message) when the request body is not {validate_only?, events: [1..1000]}."""
     if not isinstance(parsed, dict):
         return None, "body must be a JSON object"
-    unknown = parsed.keys() - {"validate_only", "events"}
+    unknown = parsed.keys() - {"validate_only", "integration_source", "events"}
     if unknown:
-        return sorted(unknown)[0], "unknown request field"
+        return sorted(unknown)[0], f"unknown request field {sorted(unknown)[0]}"
     if "validate_only" in parsed and not isinstance(parsed["validate_only"], bool):
         return "validate_only", "validate_only must be a boolean"
+    source = parsed.get("integration_source")
+    if "integration_source" in parsed and not (isinstance(source, str) and INTEGRATION_SOURCE_RE.fullmatch(source)):
+        return "integration_source", "integration_source must be 1-64 letters, digits, . _ or -, starting alphanumeric"
     events = parsed.get("events")
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
         return "events", f"events must be a list of 1 to {MAX_EVENTS} events"

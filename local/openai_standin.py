@@ -41,8 +41,9 @@ interrupted (both options repeatable).
 
 Checks, in order: ``Authorization: Bearer <known key>`` (401), known ``pid`` (403 "unknown pid"),
 ``Content-Type: application/json`` (415), body at most 1,000,000 bytes (413), a JSON object with
-optional boolean ``validate_only`` and 1-1,000 ``events`` (400), then each event in order: the first
-invalid one fails the whole request with 400 and ``error.param`` = ``events[i]``. ``action_source``
+optional boolean ``validate_only``, optional ``integration_source`` and 1-1,000 ``events`` (400; any
+other field is refused by name, at every level, except custom properties on custom data), then each
+event in order: the first invalid one fails the whole request with 400 and ``error.param`` = ``events[i]``. ``action_source``
 is optional here because the contract does not mark it required; when present it must be in the enum.
 """
 

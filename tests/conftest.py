@@ -135,7 +135,6 @@ def connector_environment(resources, base_url: str, **overrides: str) -> dict[st
         "PIXEL_ID": STANDIN_PIXEL,
         "BASE_URL": base_url,
         "DEFAULT_ACTION_SOURCE": "web",
-        "GEO_FORMAT": "plain",
         "API_KEY_MAX_AGE_SECONDS": "300",
         **overrides,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 import pytest
@@ -51,11 +53,45 @@ def test_every_guide_parameter_can_be_mapped():
     assert parse_actions(document(mappings=mappings))["purchase"].mappings == mappings
     hash_columns = {
         f"{name}{suffix}"
-        for name in ("email", "phone", "external_id", "country", "city", "zip")
+        for name in ("email", "phone", "external_id", "first_name", "last_name")
         for suffix in ("", "_sha256")
     }
     assert hash_columns | {"id", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"} <= MAPPABLE_FIELDS
-    assert {"external_id_raw", "ip_address", "user_agent", "amount", "currency"} <= MAPPABLE_FIELDS
+    assert {"country", "region", "city", "zip", "android_advertising_id", "obref"} <= MAPPABLE_FIELDS
+    assert {"external_id_raw", "ip_address", "user_agent", "amount", "currency", "plan_id", "contents"} <= MAPPABLE_FIELDS
+
+
+@pytest.mark.parametrize("key, raw", [("country_sha256", "country"), ("city_sha256", "city"), ("zip_sha256", "zip")])
+def test_an_already_hashed_geo_mapping_is_refused_naming_the_action_and_the_raw_field(key, raw):
+    with pytest.raises(ConfigError) as refused:
+        parse_actions(document(mappings={"email": "customer_email", key: "customer_hashed_geo"}))
+    message = str(refused.value)
+    assert message.startswith(f"actions.purchase.mappings.{key}: OpenAI no longer takes hashed {raw} values")
+    assert f'map the raw attribute to "{raw}" instead' in message
+
+
+def test_custom_data_maps_properties_for_custom_events():
+    action = parse_actions(
+        document(event_type="custom", custom_event_name="upgrade", custom_data={"plan_tier": " tier ", "seats": "n"})
+    )["purchase"]
+    assert action.custom_data == {"plan_tier": "tier", "seats": "n"}
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"amount": "a"}}, "custom_data.amount:"),
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"type": "a"}}, "custom_data.type:"),
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"contents": "a"}}, "custom_data.contents:"),
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"tier": ""}}, "custom_data.tier:"),
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": ["tier"]}, "custom_data:"),
+        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {" ": "a"}}, "custom_data:"),
+        ({"event_type": "order_created", "custom_data": {"tier": "a"}}, "custom_data: only custom events"),
+    ],
+)
+def test_a_bad_custom_data_map_is_refused_naming_the_action_and_the_property(entry, message):
+    with pytest.raises(ConfigError, match=re.escape(f"actions.purchase.{message}")):
+        parse_actions(document(**entry))
 
 
 @pytest.mark.parametrize(
@@ -189,7 +225,7 @@ def test_route_prefers_the_action_overrides():
 
 def test_spec_carries_the_action_and_the_connector_defaults():
     action = parse_actions(document(event_type="custom", custom_event_name="signup", action_source="email"))["purchase"]
-    assert action.spec("web", "sha256") == wire.EventSpec("custom", "signup", "email", "web", "sha256")
+    assert action.spec("web") == wire.EventSpec("custom", "signup", "email", "web")
 
 
 def test_app_event_with_a_fixed_non_mobile_action_source_fails_at_load():

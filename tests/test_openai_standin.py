@@ -150,18 +150,25 @@ def base_url_ok(url: str) -> bool:
                 "emails_sha256": [SHA, SHA],
                 "phone_numbers_sha256": [SHA],
                 "external_ids_sha256": [SHA],
+                "first_names_sha256": [SHA],
+                "last_names_sha256": [SHA, SHA, SHA],
                 "countries": ["US", "RO", "GB"],
+                "regions": ["california"],
                 "cities": ["new york"],
                 "postal_codes": ["12345", "SW1A 1AA"],
-                "countries_sha256": [SHA],
-                "cities_sha256": [SHA],
-                "postal_codes_sha256": [SHA],
-                "external_id": "CUST-00042",
+                "android_advertising_id": "38400000-8cf0-11bd-b23e-10b96e40000d",
+                "obref": "ob.1.abc",
                 "ip_address": "2001:db8::1",
                 "user_agent": "Mozilla/5.0",
             }
         ),
         order_event(type="page_viewed", custom_event_name="ignored because not custom"),
+        order_event(
+            "c-2",
+            type="custom",
+            custom_event_name="upgrade",
+            data={"type": "custom", "plan_id": "p", "tier": "gold", "seats": 3, "flags": [True], "meta": {}, "x": None},
+        ),
     ],
     ids=lambda e: e["id"] + ":" + e["type"],
 )
@@ -367,6 +374,10 @@ INVALID_EVENTS = [
     ("bad-ip", mutate("user", {"ip_address": "999.1.1.1"}), "invalid_event"),
     ("empty-user-agent", mutate("user", {"user_agent": ""}), "invalid_event"),
     ("unknown-user-field", mutate("user", {"email": "a@b.c"}), "invalid_event"),
+    ("bad-advertising-id", mutate("user", {"android_advertising_id": "not-a-uuid"}), "invalid_event"),
+    ("blank-obref", mutate("user", {"obref": "  "}), "invalid_event"),
+    ("long-region", mutate("user", {"regions": ["x" * 129]}), "invalid_event"),
+    ("first-name-not-hashed", mutate("user", {"first_names_sha256": ["José"]}), "invalid_event"),
     ("missing-data", mutate("data", ...), "missing_event_data_type"),
     ("data-without-type", mutate("data.type", ...), "missing_event_data_type"),
     ("data-type-mismatch", mutate("data.type", "customer_action"), "invalid_event"),
@@ -395,6 +406,47 @@ INVALID_EVENTS = [
     ),
     ("not-an-object", "evt", "invalid_event"),
 ]
+
+
+#: Fields an earlier revision of the API took and the current one does not: each is refused by name.
+REMOVED_FIELDS = [
+    ("user", "external_id", "CUST-00042"),
+    ("user", "countries_sha256", [SHA]),
+    ("user", "cities_sha256", [SHA]),
+    ("user", "postal_codes_sha256", [SHA]),
+    ("user", "email_sha256", SHA),
+    ("event", "event_name", "x"),
+    ("data", "value", 1),
+    ("data.contents.0", "price", 1),
+]
+
+
+@pytest.mark.parametrize("where, name, value", REMOVED_FIELDS)
+def test_a_field_the_contract_does_not_name_is_400_naming_it(standin, http, where, name, value):
+    if where == "user":
+        event = mutate("user", {"emails_sha256": [SHA], name: value})
+    else:
+        event = mutate(name if where == "event" else f"{where}.{name}", value)
+    response = send_events(http, standin, [event])
+    assert response.status == 400
+    assert f"unknown field {name}" in response.json()["error"]["message"]
+
+
+def test_custom_properties_are_refused_on_data_other_than_custom(standin, http):
+    response = send_events(http, standin, [mutate("data.tier", "gold")])
+    assert response.json()["error"]["message"].endswith("data: unknown field tier for contents data")
+
+
+@pytest.mark.parametrize("source", ["tealium-openai-connector-aws", "A", "a" * 64])
+def test_integration_source_is_accepted(standin, http, source):
+    assert post(http, standin, {"integration_source": source, "events": [order_event()]}).status == 200
+
+
+@pytest.mark.parametrize("source", ["", "-x", "a" * 65, "two words", 7])
+def test_an_invalid_integration_source_is_400_naming_it(standin, http, source):
+    response = post(http, standin, {"integration_source": source, "events": [order_event()]})
+    assert response.status == 400
+    assert response.json()["error"]["param"] == "integration_source"
 
 
 @pytest.mark.parametrize("bad, code", [case[1:] for case in INVALID_EVENTS], ids=[c[0] for c in INVALID_EVENTS])

@@ -16,7 +16,7 @@ def test_defaults_from_an_empty_environment():
         queue_url=None,
         dead_letter_queue_url=None,
         actions_config=None,
-        geo_format="plain",
+        integration_source="tealium-openai-connector-aws",
         api_key_max_age_seconds=300,
         max_receive_count=5,
     )
@@ -32,7 +32,7 @@ def test_every_variable_is_read_and_trimmed():
             "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
             "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/dlq",
             "ACTIONS_CONFIG": "/opt/actions.json",
-            "GEO_FORMAT": "sha256",
+            "INTEGRATION_SOURCE": " acme.tealium_bridge-2 ",
             "API_KEY_MAX_AGE_SECONDS": "60",
             "MAX_RECEIVE_COUNT": "3",
         }
@@ -40,15 +40,37 @@ def test_every_variable_is_read_and_trimmed():
     assert settings == Settings(
         "px_123", "offline", "https://sandbox.bzr.openai.com", "openai-key",
         "https://sqs.eu-west-1.amazonaws.com/1/q", "https://sqs.eu-west-1.amazonaws.com/1/dlq",
-        "/opt/actions.json", "sha256", 60, 3,
+        "/opt/actions.json", "acme.tealium_bridge-2", 60, 3,
     )  # fmt: skip
 
 
 def test_blank_variables_count_as_unset():
     settings = Settings.from_env({"PIXEL_ID": "  ", "BASE_URL": "", "GEO_FORMAT": " ", "DEFAULT_ACTION_SOURCE": ""})
-    assert (settings.pixel_id, settings.base_url, settings.geo_format, settings.default_action_source) == (
-        None, "https://bzr.openai.com", "plain", "web",
+    assert (settings.pixel_id, settings.base_url, settings.default_action_source) == (
+        None, "https://bzr.openai.com", "web",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["plain", "sha256"])
+def test_a_set_geo_format_fails_at_cold_start_saying_why(value):
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"GEO_FORMAT": value})
+    assert str(refused.value).startswith("GEO_FORMAT: is no longer supported")
+    assert "raw" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", None), ("   ", None), ("a", "a"), ("A" * 64, "A" * 64), ("0.x_y-z", "0.x_y-z")],
+)
+def test_integration_source_can_be_changed_or_emptied_to_omit_it(value, expected):
+    assert Settings.from_env({"INTEGRATION_SOURCE": value}).integration_source == expected
+
+
+@pytest.mark.parametrize("value", ["-acme", ".acme", "A" * 65, "acme tealium", "acmé", "acme/aws"])
+def test_an_invalid_integration_source_fails_at_cold_start(value):
+    with pytest.raises(ConfigError, match=r"^INTEGRATION_SOURCE: must be 1-64 ASCII"):
+        Settings.from_env({"INTEGRATION_SOURCE": value})
 
 
 def test_from_env_reads_the_process_environment(monkeypatch):
