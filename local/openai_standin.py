@@ -43,8 +43,9 @@ Checks, in order: ``Authorization: Bearer <known key>`` (401), known ``pid`` (40
 ``Content-Type: application/json`` (415), body at most 1,000,000 bytes (413), a JSON object with
 optional boolean ``validate_only``, optional ``integration_source`` and 1-1,000 ``events`` (400; any
 other field is refused by name, at every level, except custom properties on custom data), then each
-event in order: the first invalid one fails the whole request with 400 and ``error.param`` = ``events[i]``. ``action_source``
-is optional here because the contract does not mark it required; when present it must be in the enum.
+event in order: the first invalid one fails the whole request with 400 and ``error.param`` =
+``events[i]``. ``action_source`` is optional here because the contract does not mark it required;
+when present it must be in the enum.
 """
 
 from __future__ import annotations

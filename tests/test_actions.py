@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 
 import pytest
 from connector import wire
@@ -58,7 +57,8 @@ def test_every_guide_parameter_can_be_mapped():
     }
     assert hash_columns | {"id", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"} <= MAPPABLE_FIELDS
     assert {"country", "region", "city", "zip", "android_advertising_id", "obref"} <= MAPPABLE_FIELDS
-    assert {"external_id_raw", "ip_address", "user_agent", "amount", "currency", "plan_id", "contents"} <= MAPPABLE_FIELDS
+    assert {"external_id_raw", "ip_address", "user_agent"} <= MAPPABLE_FIELDS
+    assert {"amount", "currency", "plan_id", "contents"} <= MAPPABLE_FIELDS
 
 
 @pytest.mark.parametrize("key, raw", [("country_sha256", "country"), ("city_sha256", "city"), ("zip_sha256", "zip")])
@@ -68,6 +68,9 @@ def test_an_already_hashed_geo_mapping_is_refused_naming_the_action_and_the_raw_
     message = str(refused.value)
     assert message.startswith(f"actions.purchase.mappings.{key}: OpenAI no longer takes hashed {raw} values")
     assert f'map the raw attribute to "{raw}" instead' in message
+
+
+CUSTOM = {"event_type": "custom", "custom_event_name": "up"}
 
 
 def test_custom_data_maps_properties_for_custom_events():
@@ -80,12 +83,12 @@ def test_custom_data_maps_properties_for_custom_events():
 @pytest.mark.parametrize(
     "entry, message",
     [
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"amount": "a"}}, "custom_data.amount:"),
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"type": "a"}}, "custom_data.type:"),
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"contents": "a"}}, "custom_data.contents:"),
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {"tier": ""}}, "custom_data.tier:"),
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": ["tier"]}, "custom_data:"),
-        ({"event_type": "custom", "custom_event_name": "up", "custom_data": {" ": "a"}}, "custom_data:"),
+        (CUSTOM | {"custom_data": {"amount": "a"}}, "custom_data.amount: is a reserved data field"),
+        (CUSTOM | {"custom_data": {"type": "a"}}, "custom_data.type: is a reserved data field"),
+        (CUSTOM | {"custom_data": {"contents": "a"}}, "custom_data.contents: is a reserved data field"),
+        (CUSTOM | {"custom_data": {"tier": ""}}, "custom_data.tier: must name a Tealium attribute"),
+        (CUSTOM | {"custom_data": ["tier"]}, "custom_data: must be an object"),
+        (CUSTOM | {"custom_data": {" ": "a"}}, "custom_data: a property name must not be empty"),
         ({"event_type": "order_created", "custom_data": {"tier": "a"}}, "custom_data: only custom events"),
     ],
 )
