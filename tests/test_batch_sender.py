@@ -56,13 +56,8 @@ def dead_letters(queue_url):
             return found
         for message in got["Messages"]:
             body = json.loads(message["Body"])
-            found.append(
-                (
-                    body["event"]["id"],
-                    body["dead_letter"]["reason"],
-                    message["MessageAttributes"]["reason"]["StringValue"],
-                )
-            )
+            found.append((body["event"]["id"], body["dead_letter"]["reason"],
+                          message["MessageAttributes"]["reason"]["StringValue"]))
 
 
 def test_one_rejected_event_is_dead_lettered_with_openai_message_and_the_rest_delivered(
@@ -112,14 +107,8 @@ def test_event_that_aged_out_while_queued_is_dead_lettered_not_sent(batch_app, s
     from connector.queue import to_message
 
     route = Route(STANDIN_PIXEL, aws.secret_id, False, standin.base_url)
-    old = {
-        "id": "OLD-1",
-        "type": "page_viewed",
-        "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
-        "source_url": "https://shop.example.com/",
-        "action_source": "web",
-        "data": {"type": "contents"},
-    }
+    old = {"id": "OLD-1", "type": "page_viewed", "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
+           "source_url": "https://shop.example.com/", "action_source": "web", "data": {"type": "contents"}}
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody=to_message(route, wire.encode_event(old)))
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody="not a connector message")
     drain(poller_for(batch_app, aws.queue_url))
@@ -151,7 +140,8 @@ def fast_aws(monkeypatch, template, standin, moto_server, fast_sqs):
     """The 2,500-event test's queues on local-aws-sqs: moto slows to seconds per message at depth."""
     from local.services import provision
 
-    resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix="volume")
+    resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY,
+                          name_prefix="volume")
     apply_environment(monkeypatch, connector_environment(resources, standin.base_url))
     return resources
 

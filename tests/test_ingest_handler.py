@@ -69,22 +69,10 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
         "amount": 12999,
         "currency": "USD",
         "contents": [
-            {
-                "id": "SKU-RED-M",
-                "name": "Red T-Shirt",
-                "content_type": "apparel",
-                "quantity": 2,
-                "amount": 2500,
-                "currency": "USD",
-            },
-            {
-                "id": "SKU-BLU-L",
-                "name": "Blue Hoodie",
-                "content_type": "apparel",
-                "quantity": 1,
-                "amount": 7999,
-                "currency": "USD",
-            },
+            {"id": "SKU-RED-M", "name": "Red T-Shirt", "content_type": "apparel", "quantity": 2, "amount": 2500,
+             "currency": "USD"},
+            {"id": "SKU-BLU-L", "name": "Blue Hoodie", "content_type": "apparel", "quantity": 1, "amount": 7999,
+             "currency": "USD"},
         ],
     }
     assert request.body == wire.request_body([wire.encode_event(sent)], False, "tealium-openai-connector-aws")
@@ -92,18 +80,11 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
 
 def test_form_field_and_query_parameter_carry_the_payload(ingest_app, standin, lambda_context):
     form = urlencode({"data": json.dumps(purchase("ORD-FORM"))})
-    status, answer = call(
-        ingest_app, "purchase", form, lambda_context, content_type="application/x-www-form-urlencoded"
-    )
+    status, answer = call(ingest_app, "purchase", form, lambda_context,
+                          content_type="application/x-www-form-urlencoded")
     assert (status, answer["results"][0]["status"]) == (200, "sent")
-    status, answer = call(
-        ingest_app,
-        "purchase",
-        None,
-        lambda_context,
-        content_type=None,
-        query={"data": json.dumps(purchase("ORD-QUERY"))},
-    )
+    status, answer = call(ingest_app, "purchase", None, lambda_context, content_type=None,
+                          query={"data": json.dumps(purchase("ORD-QUERY"))})
     assert (status, answer["results"][0]["status"]) == (200, "sent")
     assert standin.event_ids() == ["ORD-FORM", "ORD-QUERY"]
 
@@ -111,9 +92,8 @@ def test_form_field_and_query_parameter_carry_the_payload(ingest_app, standin, l
 def test_one_bad_event_in_a_list_does_not_stop_the_others(ingest_app, standin, lambda_context):
     bad = purchase("ORD-BAD")
     bad["data"]["udo"]["_csubtotal"] = "-5"
-    status, answer = call(
-        ingest_app, "purchase", [purchase("ORD-1"), bad, "not an object", purchase("ORD-2")], lambda_context
-    )
+    status, answer = call(ingest_app, "purchase", [purchase("ORD-1"), bad, "not an object", purchase("ORD-2")],
+                          lambda_context)
     assert status == 200
     results = answer["results"]
     assert [r["status"] for r in results] == ["sent", "rejected", "rejected", "sent"]
@@ -153,9 +133,8 @@ def test_too_large_bodies_and_too_many_events_get_413(ingest_app, standin, lambd
 
     status, answer = call(ingest_app, "purchase", " " * (MAX_BODY_BYTES + 1), lambda_context)
     assert (status, answer["errors"][0]["field"]) == (413, "body")
-    status, answer = call(
-        ingest_app, "purchase", [{"order_id": str(i)} for i in range(MAX_EVENTS_PER_CALL + 1)], lambda_context
-    )
+    status, answer = call(ingest_app, "purchase", [{"order_id": str(i)} for i in range(MAX_EVENTS_PER_CALL + 1)],
+                          lambda_context)
     assert (status, answer["errors"][0]["field"]) == (413, "body")
 
 
@@ -190,9 +169,8 @@ def test_retry_after_is_honoured_then_the_event_is_sent(ingest_app, standin, lam
     assert [r.status for r in standin.requests] == [429, 200]
 
 
-@pytest.mark.parametrize(
-    "fault", [Fault.status(500), Fault.status(503), Fault.reset(), Fault.slow(1.0)], ids=["500", "503", "reset", "slow"]
-)
+@pytest.mark.parametrize("fault", [Fault.status(500), Fault.status(503), Fault.reset(), Fault.slow(1.0)],
+                         ids=["500", "503", "reset", "slow"])
 def test_transient_failures_are_retried(ingest_app, standin, lambda_context, fault):
     fast_client(ingest_app)
     standin.add_faults(fault)
@@ -211,12 +189,8 @@ def test_openai_down_means_queued_not_lost(ingest_app, standin, lambda_context, 
     assert [r["status"] for r in answer["results"]] == ["queued", "queued"]
     messages = queued_messages(aws.queue_url)
     assert sorted(m["event"]["id"] for m in messages) == ["ORD-A", "ORD-B"]
-    assert messages[0]["route"] == {
-        "pixel_id": STANDIN_PIXEL,
-        "api_key_secret_id": aws.secret_id,
-        "validate_only": False,
-        "base_url": standin.base_url,
-    }
+    assert messages[0]["route"] == {"pixel_id": STANDIN_PIXEL, "api_key_secret_id": aws.secret_id,
+                                    "validate_only": False, "base_url": standin.base_url}
     assert "sk-" not in json.dumps(messages)
 
 
