@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from connector import normalize, wire
+from connector import normalize
 from connector.mapping import map_values
 from connector.pipeline import prepare_events
 from connector.tealium import read_payload
@@ -19,12 +19,11 @@ EVENTS_PER_CALL = 100
 CALLS = 5
 
 
-def normalized_identifiers(action, document: dict, geo_format: str) -> list[str]:
+def normalized_identifiers(action, document: dict) -> list[str]:
     """What the event hashes, already normalized: the baseline's SHA-256 input."""
     values = map_values(action, read_payload(document))
-    hashed = [f for f in normalize.HASHABLE_FIELDS if geo_format == "sha256" or f not in wire.PLAIN_USER_LISTS]
     out = []
-    for field in hashed:
+    for field in normalize.HASHABLE_FIELDS:
         raw = values.get(field)
         for value in raw if isinstance(raw, list) else [raw] if raw is not None else []:
             out.append(normalize.BEFORE_HASH[field](value))
@@ -44,7 +43,7 @@ def run() -> list[dict]:
         if not first.ok:
             raise RuntimeError(f"bench payload {shape!r} was rejected: {first.errors}")
         event = first.event
-        identifiers = normalized_identifiers(action, document, settings.geo_format)
+        identifiers = normalized_identifiers(action, document)
 
         def ours(action=action, documents=documents, now=now) -> None:
             for prepared in prepare_events(action, documents, settings, now):

@@ -33,7 +33,14 @@ API_GATEWAY_TIMEOUT = 29
 #: The references a GetSecretValue statement may name: the main secret (created or existing) and overrides.
 SECRET_REFERENCES = {"OpenAIApiKeySecret", "ExistingApiKeySecretArn", "ExtraApiKeySecretArns"}
 
-SETTINGS_VARIABLES = ("PIXEL_ID", "DEFAULT_ACTION_SOURCE", "BASE_URL", "API_KEY_SECRET_ID", "QUEUE_URL", "GEO_FORMAT")
+SETTINGS_VARIABLES = (
+    "PIXEL_ID",
+    "DEFAULT_ACTION_SOURCE",
+    "BASE_URL",
+    "API_KEY_SECRET_ID",
+    "QUEUE_URL",
+    "INTEGRATION_SOURCE",
+)
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +196,7 @@ def test_every_function_gets_the_connector_settings(template, function_id):
         ("PIXEL_ID", "PixelId"),
         ("DEFAULT_ACTION_SOURCE", "DefaultActionSource"),
         ("BASE_URL", "BaseUrl"),
-        ("GEO_FORMAT", "GeoFormat"),
+        ("INTEGRATION_SOURCE", "IntegrationSource"),
     ],
 )
 def test_settings_come_from_parameters(template, variable, parameter):
@@ -264,11 +271,24 @@ def test_base_url_defaults_to_openai(template):
     assert parameter_default(template, "BaseUrl") == "https://bzr.openai.com"
 
 
-def test_geo_format_is_plain_or_sha256(template):
-    parameter = template["Parameters"]["GeoFormat"]
+def test_geo_format_is_gone(template):
+    # OpenAI takes geo values raw only; settings.py refuses a GEO_FORMAT left set by hand.
+    assert "GeoFormat" not in template["Parameters"]
+    for function_id in FUNCTIONS:
+        assert "GEO_FORMAT" not in function_environment(template, function_id)
 
-    assert parameter["AllowedValues"] == ["plain", "sha256"]
-    assert parameter["Default"] == "plain"
+
+def test_integration_source_defaults_to_this_project_and_matches_what_settings_accept(template):
+    from connector.settings import DEFAULT_INTEGRATION_SOURCE, Settings
+
+    parameter = template["Parameters"]["IntegrationSource"]
+    assert parameter["Default"] == DEFAULT_INTEGRATION_SOURCE
+    pattern = re.compile(parameter["AllowedPattern"])
+    for value in ("", DEFAULT_INTEGRATION_SOURCE, "a", "A" * 64, "x.y_z-1"):
+        assert pattern.fullmatch(value)
+        Settings.from_env({"INTEGRATION_SOURCE": value})  # the template's values start the functions
+    for value in ("-a", "a b", "A" * 65, "é"):
+        assert not pattern.fullmatch(value)
 
 
 def test_pixel_id_is_required(template):
