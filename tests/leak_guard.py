@@ -14,6 +14,13 @@ FORBIDDEN = (
     "15551234567",
     "CUST-00042",
     "opp_4f2b9c7e1a",
+    # names and obref of events/tealium/purchase-event.json and tests/test_contract_end_to_end.py
+    "Ștefănescu",
+    "ob_7d2e9a41c0",
+    "O'Connor",
+    "Mary Jane",
+    "ob.1.Zx9-kQ",
+    "LOYAL-5521-RAW",
     "sk-standin-0123456789abcdef",
     "sk-rotated-fedcba9876543210",
     # tests/test_privacy.py's canaries

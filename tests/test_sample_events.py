@@ -15,6 +15,8 @@ from tests.core_helpers import (
     EMAIL_ADA_SHA256,
     EMAIL_USER_SHA256,
     EXTERNAL_ID_SHA256,
+    FIRST_NAME_JOSE_SHA256,
+    LAST_NAME_STEFANESCU_SHA256,
     NOW_MS,
     PHONE_RO_SHA256,
     bundled_actions,
@@ -47,6 +49,8 @@ def test_purchase_sample_hashes_are_the_contract_vectors():
     assert user["emails_sha256"] == [EMAIL_ADA_SHA256]  # " Ada@Example.COM "
     assert user["phone_numbers_sha256"] == [PHONE_RO_SHA256]  # "+40 746 123 456"
     assert user["external_ids_sha256"] == [EXTERNAL_ID_SHA256]  # "  CUST-00042  "
+    assert user["first_names_sha256"] == [FIRST_NAME_JOSE_SHA256]  # "José"
+    assert user["last_names_sha256"] == [LAST_NAME_STEFANESCU_SHA256]  # "Ștefănescu"
 
 
 def test_purchase_sample_amounts_are_minor_units():
