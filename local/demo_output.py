@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the runner imports this module
     from local.runner import DemoReport, SampleAnswer
 
 #: Wire fields sent as they are but printed masked: raw identifiers stay out of terminals and CI logs.
-MASKED_FIELDS = (("oppref",), ("user", "external_id"), ("user", "ip_address"))
+MASKED_FIELDS = (("oppref",), ("user", "obref"), ("user", "android_advertising_id"), ("user", "ip_address"))
 
 #: Lines of printed events are kept about this wide.
 PRETTY_WIDTH = 130
@@ -120,7 +120,7 @@ def print_requests(
     """What the stand-in received, numbered from `first`; `batch_runs` tells the batch sender's requests apart."""
     line = console.line
     if first == 1:
-        line("3. What OpenAI (the stand-in) received (oppref, external_id and ip_address masked here only):")
+        line("3. What OpenAI (the stand-in) received (oppref, obref, advertising id and IP masked here only):")
     for number, request in enumerate(requests, start=first):
         from_batch = any(start <= request.time <= end for start, end in batch_runs)
         origin = "BatchSenderFunction" if from_batch else "IngestFunction"

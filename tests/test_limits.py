@@ -14,6 +14,7 @@ import pytest
 from connector import queue, wire
 from connector.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
 from connector.pipeline import prepare_events
+from connector.settings import DEFAULT_INTEGRATION_SOURCE
 
 from local.sqs_poller import FakeLambdaContext
 from tests.conftest import load_handler
@@ -160,7 +161,7 @@ def with_oppref_for_total(ingest, count: int, total: int) -> list[dict]:
 
     def body_size() -> int:
         events = prepared(ingest, "purchase", documents)
-        return len(wire.request_body([e.encoded for e in events], validate_only=False))
+        return len(wire.request_body([e.encoded for e in events], False, DEFAULT_INTEGRATION_SOURCE))
 
     setters = [lambda value, d=d: d["data"]["udo"].__setitem__("oppref", value) for d in documents]
     fill(setters, wire.MAX_URL_CHARS, body_size, total)
@@ -183,7 +184,8 @@ def test_events_beyond_1_mb_go_in_two_requests(handlers, standin, total, request
     sent = standin.accepted_requests()
     assert len(sent) == requests
     assert all(r.body_bytes <= wire.MAX_REQUEST_BYTES for r in sent)
-    assert sum(r.body_bytes for r in sent) == total + (requests - 1) * (wire.request_overhead(False) - 1)
+    overhead = wire.request_overhead(False, DEFAULT_INTEGRATION_SOURCE)
+    assert sum(r.body_bytes for r in sent) == total + (requests - 1) * (overhead - 1)
     assert sorted(standin.event_ids()) == sorted(d["data"]["udo"]["order_id"] for d in documents)
 
 
