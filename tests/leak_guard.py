@@ -30,6 +30,11 @@ FORBIDDEN = (
     "447700900417",
     "EXT-CANARY-55213",
     "opp_canary_9d8c7b6a5f",
+    "ob_canary_6e1f0a9b",
+    "Canarina-Marie",
+    "canarinamarie",
+    "Leakwright",
+    "leakwright",
     "sk-env-var-ignored-4242aa",
 )
 

@@ -31,6 +31,9 @@ PHONE = "+44 7700 900417"
 PHONE_DIGITS = "447700900417"
 EXTERNAL_ID = "EXT-CANARY-55213"
 OPPREF = "opp_canary_9d8c7b6a5f"
+OBREF = "ob_canary_6e1f0a9b"
+FIRST_NAME = "Canarina-Marie"
+LAST_NAME = "Leakwright"
 ENV_KEY = "sk-env-var-ignored-4242aa"
 #: Every raw form a leak could take (the normalized forms included); all in leak_guard.FORBIDDEN too.
 RAW = {
@@ -40,6 +43,11 @@ RAW = {
     "phone (digits)": PHONE_DIGITS,
     "external id": EXTERNAL_ID,
     "oppref": OPPREF,
+    "obref": OBREF,
+    "first name": FIRST_NAME,
+    "first name (normalized)": "canarinamarie",
+    "last name": LAST_NAME,
+    "last name (normalized)": LAST_NAME.lower(),
     "API key": STANDIN_KEY,
     "OPENAI_API_KEY env var": ENV_KEY,
 }
@@ -51,6 +59,9 @@ def canary(order_id: str, **udo) -> dict:
         "customer_phone": PHONE,
         "customer_id": f" {EXTERNAL_ID} ",
         "oppref": OPPREF,
+        "cp.__obref": OBREF,
+        "customer_first_name": FIRST_NAME,
+        "customer_last_name": LAST_NAME,
     }
     return purchase(order_id, **(values | udo))
 
@@ -81,10 +92,12 @@ def read_queue(queue_url: str, consume: bool) -> list[dict]:
 
 
 def without_own_oppref(message: dict) -> str:
-    """A queue message as text, minus the one place an oppref belongs: its own event's `oppref`."""
+    """A queue message as text, minus the places an oppref and an obref belong: its own event's fields."""
     body = json.loads(message["body"])
     if body.get("event", {}).get("oppref") == OPPREF:
         body["event"]["oppref"] = "<the event's own oppref>"
+    if body.get("event", {}).get("user", {}).get("obref") == OBREF:
+        body["event"]["user"]["obref"] = "<the event's own obref>"
     return json.dumps(body, ensure_ascii=False) + json.dumps(message["attributes"], ensure_ascii=False)
 
 
@@ -162,6 +175,7 @@ def test_ingest_at_debug_leaks_nothing(debug_handlers, standin, aws, lambda_cont
     messages = read_queue(aws.queue_url, consume=False)
     assert sorted(json.loads(m["body"])["event"]["id"] for m in messages) == ["ORD-Q1", "ORD-Q2"]
     assert all(json.loads(m["body"])["event"]["oppref"] == OPPREF for m in messages)  # passed through, as it must
+    assert all(json.loads(m["body"])["event"]["user"]["obref"] == OBREF for m in messages)  # likewise
 
     out = capsys.readouterr()
     assert '"level":"DEBUG"' in out.out or caplog.records, "DEBUG logging was not on"

@@ -1,8 +1,8 @@
 """Vendor error messages made safe to return, log and dead-letter: OpenAI may quote what it received.
 
 A rejection's message travels on: into the caller's answer, the dead-letter queue and its reason
-attribute. OpenAI received the event's oppref, raw external id, IP address and user agent (and the
-API key, in a header), so its message may quote them; a message is therefore cut free of every value
+attribute. OpenAI received the event's oppref, obref, IP address and user agent (and the API key,
+in a header), so its message may quote them; a message is therefore cut free of every value
 of the events it is about, of the key, and of anything shaped like an email address or a phone
 number, before it goes anywhere.
 """
