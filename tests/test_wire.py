@@ -616,7 +616,7 @@ def test_an_event_the_builder_wrote_passes_the_check():
         (lambda e: e["data"].pop("currency"), "data.currency"),
         (lambda e: e["data"].update(type="custom"), "data.type"),
         (lambda e: e["data"]["contents"][0].update(variant_dict={"size": 1}), "data.contents[0].variant_dict"),
-        (lambda e: e.update(custom_event_name="x"), "custom_event_name"),
+        (lambda e: e.update(type="custom", data={"type": "custom"}), "custom_event_name"),
         (lambda e: e.update(timestamp_ms="1795000000000"), "timestamp_ms"),
         (lambda e: e.pop("source_url"), "source_url"),
         (lambda e: e.update(opt_out="no"), "opt_out"),
@@ -628,6 +628,14 @@ def test_the_check_names_every_field_the_contract_does_not_take(change, field):
     event = full_event()
     change(event)
     assert field in issue_fields(wire.check_wire_event(event))
+
+
+def test_the_check_takes_values_the_contract_accepts_though_the_connector_would_tidy_them():
+    # OpenAI lowercases cities and regions itself and parses any IP form: such values are valid as they are.
+    event = full_event()
+    event["user"] |= {"cities": ["New York"], "regions": ["California"], "ip_address": "2001:DB8:0::7"}
+    event["user"]["android_advertising_id"] = event["user"]["android_advertising_id"].upper()
+    assert wire.check_wire_event(event) == []
 
 
 def test_the_check_refuses_what_is_not_an_event_at_all():

@@ -468,7 +468,10 @@ ITEM_RULES: dict[str, Callable[[object], object]] = {
     "currency": money.normalize_currency,
     "variant_dict": _parse_variant_dict,
 }
-NOT_NORMALIZED = "is not in the form the connector sends (not normalized)"
+NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
+#: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
+#: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
+VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
 
 
 def check_wire_event(event: object) -> list[Issue]:
@@ -490,8 +493,6 @@ def check_wire_event(event: object) -> list[Issue]:
         issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
     elif event_type == "custom" and name in EVENT_TYPES:
         issues.append(Issue("custom_event_name", "must not be a standard event name"))
-    elif event_type != "custom" and "custom_event_name" in event:
-        issues.append(Issue("custom_event_name", "is sent with custom events only"))
     stamp = event.get("timestamp_ms")
     if not isinstance(stamp, int) or isinstance(stamp, bool):
         issues.append(Issue("timestamp_ms", "must be an integer (epoch milliseconds)"))
@@ -509,7 +510,9 @@ def check_wire_event(event: object) -> list[Issue]:
     return issues
 
 
-def _check_value(issues: list[Issue], where: str, value: object, rule, *, required: bool = False) -> None:
+def _check_value(
+    issues: list[Issue], where: str, value: object, rule, *, required: bool = False, exact: bool = True
+) -> None:
     if value is None:
         if required:
             issues.append(Issue(where, "is required"))
@@ -519,7 +522,7 @@ def _check_value(issues: list[Issue], where: str, value: object, rule, *, requir
     except InvalidValue as problem:
         issues.append(Issue(where, str(problem)))
         return
-    if type(written) is not type(value) or written != value:
+    if type(written) is not type(value) or (exact and written != value):
         issues.append(Issue(where, NOT_NORMALIZED))
 
 
@@ -530,14 +533,15 @@ def _check_user(issues: list[Issue], user: object) -> None:
     for name, value in user.items():
         where = f"user.{name}"
         if name in USER_SCALAR_RULES:
-            _check_value(issues, where, value, USER_SCALAR_RULES[name])
+            _check_value(issues, where, value, USER_SCALAR_RULES[name], exact=name not in VALID_AS_IS)
         elif name not in USER_LIST_RULES:
             issues.append(Issue(where, "is not a field of OpenAI's user object"))
         elif not isinstance(value, list) or not 1 <= len(value) <= MAX_USER_LIST_VALUES:
             issues.append(Issue(where, f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
         else:
             for position, item in enumerate(value):
-                _check_value(issues, f"{where}[{position}]", item, USER_LIST_RULES[name], required=True)
+                rule = USER_LIST_RULES[name]
+                _check_value(issues, f"{where}[{position}]", item, rule, required=True, exact=name not in VALID_AS_IS)
 
 
 def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
