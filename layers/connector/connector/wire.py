@@ -2,7 +2,8 @@
 
 A change at OpenAI (a field, a limit, an error shape) is a change to this file alone.
 `build_event` turns mapped values (keyed by the setup guide's parameter names) into one
-wire event, or into errors that name the field and the reason.
+wire event, or into errors that name the field and the reason; `check_wire_event` holds an
+already-built event (a queued one) to the same rules before it is sent.
 """
 
 from __future__ import annotations
