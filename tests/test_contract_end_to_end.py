@@ -253,6 +253,7 @@ def test_a_queued_event_with_a_field_openai_no_longer_takes_is_dead_lettered_not
         pass
     # THEN only the valid one reached OpenAI, and each other one is parked with the field it names
     assert standin.event_ids() == ["NEW-1"]
+    assert standin.accepted_requests()[0].json["integration_source"] == "tealium-openai-connector-aws"
     got = sqs.receive_message(QueueUrl=aws.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
     reasons = {json.loads(m["Body"])["event"]["id"]: m["MessageAttributes"]["reason"]["StringValue"]
                for m in got["Messages"]}  # fmt: skip
@@ -261,3 +262,14 @@ def test_a_queued_event_with_a_field_openai_no_longer_takes_is_dead_lettered_not
         event_id: f"not a valid OpenAI event: user.{event_id.removeprefix('OLD-')}: {not_a_field}"
         for event_id in removed
     }
+
+
+@pytest.mark.parametrize("setting, expected", [("acme.bridge_2", {"integration_source": "acme.bridge_2"}), ("", {})])
+def test_integration_source_follows_the_setting_and_empty_omits_it(
+    app_with, standin, lambda_context, monkeypatch, setting, expected
+):
+    monkeypatch.setenv("INTEGRATION_SOURCE", setting)
+    app = app_with({"p": {"delivery": "realtime", "event_type": "order_created", "mappings": {"id": "order_id"}}})
+    assert post(app, "p", fresh(load_event("tealium/purchase-event.json")), lambda_context)[0] == 200
+    (request,) = standin.accepted_requests()
+    assert {k: v for k, v in request.json.items() if k != "events"} == {"validate_only": False, **expected}
