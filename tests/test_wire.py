@@ -365,14 +365,12 @@ def test_every_user_field_lands_in_its_wire_field():
 @pytest.mark.parametrize(
     "key, raw, wire_list, digest",
     [
-        ("first_name", "Mary Jane", "first_names_sha256", FIRST_NAME_MARY_JANE_SHA256),
+        # Each mapping key lands in its list; the vectors themselves are pinned in tests/test_normalize.py.
         ("first_name", "José", "first_names_sha256", FIRST_NAME_JOSE_SHA256),
-        ("last_name", "O'Connor", "last_names_sha256", LAST_NAME_OCONNOR_SHA256),
         ("last_name", "Ștefănescu", "last_names_sha256", LAST_NAME_STEFANESCU_SHA256),
         ("first_name_sha256", FIRST_NAME_JOSE_SHA256.upper(), "first_names_sha256", FIRST_NAME_JOSE_SHA256),
         ("last_name_sha256", f" {LAST_NAME_OCONNOR_SHA256} ", "last_names_sha256", LAST_NAME_OCONNOR_SHA256),
         ("external_id_raw", "  CUST-00042  ", "external_ids_sha256", EXTERNAL_ID_SHA256),
-        ("external_id_raw", "customer_123", "external_ids_sha256", EXTERNAL_ID_CUSTOMER_123_SHA256),
     ],
 )
 def test_names_and_the_raw_external_id_are_sent_hashed(key, raw, wire_list, digest):
