@@ -302,3 +302,12 @@ def test_granted_consent_sends_the_event_as_usual(value):
     granted = action({"email": "customer_email"}, consent_attribute="consent_marketing", on_no_consent="opt_out")
     [prepared] = prepare(granted, consenting(value))
     assert prepared.ok and "opt_out" not in prepared.event and prepared.event["user"]["emails_sha256"]
+
+
+@pytest.mark.xfail(strict=True, reason="needs the obref wire field from issue 11")
+def test_the_pixel_obref_cookie_is_sent_as_user_obref():
+    document = stock_purchase()
+    document["data"]["firstparty_tealium_cookies"]["__obref"] = OBREF
+    [prepared] = prepare(action(), document)
+    assert prepared.errors == []
+    assert prepared.event["user"]["obref"] == OBREF
