@@ -119,7 +119,18 @@ def test_an_ambiguous_amount_is_refused_naming_the_attribute_and_nothing_is_sent
     assert standin.requests == []
 
 
-def test_consent_denied_with_skip_sends_and_queues_nothing(app, standin, lambda_context, aws):
+def emf_metrics(stdout: str) -> dict[str, object]:
+    """The metric values of the EMF lines the handler printed."""
+    values: dict[str, object] = {}
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for definition in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                values[definition["Name"]] = document[definition["Name"]]
+    return values
+
+
+def test_consent_denied_with_skip_sends_and_queues_nothing(app, standin, lambda_context, aws, capsys):
     document = stock_purchase(consent_marketing="denied", customer_email="ada@example.com")
     status, answer = call(app, "purchase_consent_skip", [document, {**document, "event_id": "x"}], lambda_context)
     assert status == 200
@@ -133,6 +144,8 @@ def test_consent_denied_with_skip_sends_and_queues_nothing(app, standin, lambda_
     ]
     assert standin.requests == []
     assert queued_messages(aws.queue_url) == []
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics["EventsSkipped"] == [2.0] and "EventsSent" not in metrics
 
 
 def test_skipped_and_rejected_together_answer_200(app, standin, lambda_context):
