@@ -48,4 +48,4 @@ def test_the_action_keys_table_names_every_key_the_actions_document_takes():
     from connector.actions import ACTION_KEYS
 
     table = set(re.findall(r"^\| `(\w+)` \|", README, flags=re.M))
-    assert ACTION_KEYS <= table
+    assert table >= ACTION_KEYS
