@@ -1,8 +1,9 @@
 """Tealium payloads: EventStream event JSON, AudienceStream visitor JSON, or flat attributes.
 
 The only module (with mapping) that knows Tealium's attribute names. A payload answers
-`lookup(name)` by Tealium attribute name, then by dotted path from its root, and offers
-the values OpenAI's automapping reads (`automapped_values`).
+`lookup(name)` by Tealium attribute name (`cp.<cookie>` included), then by dotted path from
+its root, and offers the values automapping reads by the same names in every payload kind
+(`automapped`), each with the attribute it came from.
 """
 
 from __future__ import annotations
