@@ -54,6 +54,12 @@ AUTOMAP_SOURCES: dict[str, tuple[str, ...]] = {
     "amount_major": ("_csubtotal",),
     "currency": ("_ccurrency",),
 }
+#: Where an automapped name sits in an event (a visitor's last event): at the top, or under `data`
+#: (`dom.url` is `data.dom.url`). Split once: automapping runs for every event.
+AUTOMAP_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    name: (tuple(name.split(".")), ("data", *name.split(".")))
+    for name in {*(name for names in AUTOMAP_SOURCES.values() for name in names), *OPPREF_SOURCES}
+}
 
 
 def parse_body(body: str | bytes | None, content_type: str | None, query: Mapping[str, str] | None) -> list[object]:
@@ -147,13 +153,15 @@ class Payload:
         the oppref query parameter is read from it when the data layer has no `qp.oppref`.
         """
         found = Automapped()
+        event = self._event_json()
         for field_name, names in AUTOMAP_SOURCES.items():
             for name in names:
-                value = self._automap_value(name)
+                value = self._automap_value(name, event)
                 if value not in (None, ""):
                     found.values[field_name], found.sources[field_name] = value, name
                     break
-        self._automap_oppref(found, source_url if source_url not in (None, "") else found.values.get("source_url"))
+        url = source_url if source_url not in (None, "") else found.values.get("source_url")
+        self._automap_oppref(found, url, event)
         items, total, columns = self._retail_items()
         if items:
             found.values["contents"], found.sources["contents"] = items, "/".join(columns)
@@ -163,17 +171,23 @@ class Payload:
     def automapped_values(self) -> dict[str, object]:
         return self.automapped().values
 
-    def _automap_value(self, name: str) -> object | None:
+    def _automap_value(self, name: str, event: Mapping[str, object]) -> object | None:
         """A Tealium name as automapping reads it in any payload kind: in the data layer, else in the event."""
-        event = self._event_json()
-        return _first(self.lookup(name), dig(event, name), dig(event, f"data.{name}"))
+        value = self.lookup(name)
+        if value is not None and value != "":
+            return value
+        for path in AUTOMAP_PATHS[name]:
+            value = _follow(event, path)
+            if value is not None and value != "":
+                return value
+        return None
 
-    def _automap_oppref(self, found: Automapped, source_url: object) -> None:
+    def _automap_oppref(self, found: Automapped, source_url: object, event: Mapping[str, object]) -> None:
         for name in OPPREF_SOURCES:
             if name == OPPREF_IN_URL:
                 value = query_parameter(source_url, OPPREF_PARAMETER)
             else:
-                value = self._automap_value(name)
+                value = self._automap_value(name, event)
             if value not in (None, ""):
                 found.values["oppref"], found.sources["oppref"] = value, name
                 return
@@ -263,6 +277,14 @@ EMPTY: dict[str, object] = {}
 
 def _dict(value: object) -> Mapping[str, object]:
     return value if isinstance(value, dict) else EMPTY
+
+
+def _follow(node: object, path: tuple[str, ...]) -> object | None:
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _first(*values: object) -> object | None:
