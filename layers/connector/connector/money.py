@@ -21,7 +21,9 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 DECIMAL_SEPARATORS = (".", ",")
 #: ...and the thousands separator that goes with each.
 THOUSANDS_SEPARATOR = {".": ",", ",": "."}
-SEPARATOR_NAMES = {".": "a decimal point", ",": "a decimal comma"}
+#: How each decimal separator writes an amount, for the reasons that tell how to declare it.
+WRITTEN = {".": '"12,345.67"', ",": '"12.345,67"'}
+UNAMBIGUOUS = {".": '"12345" or "12,345.00"', ",": '"12345" or "12.345,00"'}
 #: A major-unit amount as Tealium's e-commerce extension writes it, per decimal separator: digits, or
 #: groups of three after a first group of one to three ("1,299"), then an optional fraction.
 MAJOR_AMOUNT = {
@@ -101,20 +103,18 @@ def _split_amount(text: str, decimal_separator: str) -> tuple[str, str]:
     other_match = MAJOR_AMOUNT[other].fullmatch(text)
     if match is None:
         if other_match is not None:
-            raise InvalidValue(f"is written with {SEPARATOR_NAMES[other]}, {_declared(other, decimal_separator)}")
+            raise InvalidValue(
+                f'is written the way decimal_separator "{other}" reads (as in {WRITTEN[other]}), but the action '
+                f'declares "{decimal_separator}": if the site writes amounts that way, set the action\'s '
+                f'decimal_separator to "{other}"'
+            )
         raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
     if other_match is not None and other_match.group(2) is not None:
         # "1,299" under ".": the comma may be thousands, or a decimal comma. Refused, never guessed.
         raise InvalidValue(
-            f'is ambiguous: its "{other}" may separate thousands or be {SEPARATOR_NAMES[other]}, '
-            + _declared(other, decimal_separator)
+            f'is ambiguous: its "{other}" may separate thousands or decimals; write it without thousands '
+            f"separators or with decimals (as in {UNAMBIGUOUS[decimal_separator]}), or, if the site writes "
+            f'amounts as in {WRITTEN[other]}, set the action\'s decimal_separator to "{other}"'
         )
     whole, fraction = match.groups("")
     return whole.replace(other, ""), fraction
-
-
-def _declared(written: str, declared: str) -> str:
-    return (
-        f'but the action declares decimal_separator "{declared}"; if the site writes amounts with '
-        f'{SEPARATOR_NAMES[written]}, set the action\'s decimal_separator to "{written}"'
-    )
