@@ -85,12 +85,12 @@ def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
         return f'; read from "{source}"'
     if not issue.reason.startswith("is required"):
         return ""
-    explicit = action.mappings.get(key)
-    automatic = () if action.disable_automapping else AUTOMAP_CANDIDATES.get(key, ())
-    names = " or ".join(f'"{name}"' for name in (*([explicit] if explicit else []), *automatic))
-    if not names:
+    explicit = (action.mappings[key],) if key in action.mappings else ()
+    candidates = explicit + (() if action.disable_automapping else AUTOMAP_CANDIDATES.get(key, ()))
+    if not candidates:
         return f"; the action maps no attribute to it: add mappings.{key}"
-    which = "which this event does not have" if names.count('"') == 2 else "none of which this event has"
+    which = "which this event does not have" if len(candidates) == 1 else "none of which this event has"
+    names = " or ".join(f'"{name}"' for name in candidates)
     return f"; the action reads it from {names}, {which}"
 
 
