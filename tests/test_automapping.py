@@ -182,7 +182,7 @@ def test_a_missing_id_names_the_mapping_and_the_automapped_attributes():
 
 def test_an_unmapped_field_with_automapping_off_says_to_map_it():
     [prepared] = prepare(action({"id": "x"}, disable_automapping=True), {"x": "1"})
-    assert "timestamp_ms: is required; the action maps no attribute to it: add mappings.timestamp_ms" in [
+    assert "timestamp_ms: is required; the action maps no attribute to it: add actions.a.mappings.timestamp_ms" in [
         str(i) for i in prepared.errors
     ]
 

@@ -88,7 +88,7 @@ def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
     explicit = (action.mappings[key],) if key in action.mappings else ()
     candidates = explicit + (() if action.disable_automapping else AUTOMAP_CANDIDATES.get(key, ()))
     if not candidates:
-        return f"; the action maps no attribute to it: add mappings.{key}"
+        return f"; the action maps no attribute to it: add actions.{action.name}.mappings.{key}"
     which = "which this event does not have" if len(candidates) == 1 else "none of which this event has"
     names = " or ".join(f'"{name}"' for name in candidates)
     return f"; the action reads it from {names}, {which}"
