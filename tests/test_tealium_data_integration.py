@@ -23,6 +23,11 @@ ACTIONS = {
         "consent_attribute": "consent_marketing",
         "mappings": {"email": "customer_email"},
     },
+    "batched_consent_skip": {
+        "delivery": "batched",
+        "event_type": "order_created",
+        "consent_attribute": "consent_marketing",
+    },
     "purchase_consent_opt_out": {
         "delivery": "batched",
         "event_type": "order_created",
@@ -129,6 +134,16 @@ def test_skipped_and_rejected_together_answer_200(app, standin, lambda_context):
     status, answer = call(app, "purchase_consent_skip", [skipped, rejected], lambda_context)
     assert status == 200
     assert [r["status"] for r in answer["results"]] == ["skipped", "rejected"]
+
+
+def test_a_skipped_event_beside_a_queued_one_answers_202_and_only_the_granted_one_is_queued(
+    app, standin, lambda_context, aws
+):
+    denied, granted = stock_purchase(consent_marketing="no"), stock_purchase(consent_marketing="Granted", _corder="G-1")
+    status, answer = call(app, "batched_consent_skip", [denied, granted], lambda_context)
+    assert status == 202
+    assert [(r["id"], r["status"]) for r in answer["results"]] == [("ORD-10042", "skipped"), ("G-1", "queued")]
+    assert [m["event"]["id"] for m in queued_messages(aws.queue_url)] == ["G-1"]
 
 
 def test_consent_denied_with_opt_out_queues_the_event_opted_out_without_user_data(app, standin, lambda_context, aws):
