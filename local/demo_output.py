@@ -23,6 +23,7 @@ STATUS_NOTES = {
     "queued": "waits in EventsQueue for the batch sender",
     "validated": "Debug Mode: OpenAI checked it and stored nothing",
     "rejected": "not sent; the caller is told why",
+    "skipped": "not sent: the action's consent attribute did not grant consent",
 }
 
 

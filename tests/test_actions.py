@@ -47,6 +47,20 @@ def test_a_minimal_action_takes_the_defaults():
     )
 
 
+def test_money_and_consent_settings_are_read():
+    action = parse_actions(
+        document(decimal_separator=",", consent_attribute="cp.consent_marketing", on_no_consent="opt_out")
+    )["purchase"]
+    assert (action.decimal_separator, action.consent_attribute, action.on_no_consent) == (
+        ",",
+        "cp.consent_marketing",
+        "opt_out",
+    )
+    assert action.spec("web").decimal_separator == ","
+    defaults = parse_actions(document(decimal_separator=None, on_no_consent=None))["purchase"]
+    assert (defaults.decimal_separator, defaults.consent_attribute, defaults.on_no_consent) == (".", None, "skip")
+
+
 def test_every_guide_parameter_can_be_mapped():
     mappings = {field: f"attr_{field}" for field in MAPPABLE_FIELDS}
     assert parse_actions(document(mappings=mappings))["purchase"].mappings == mappings
@@ -147,6 +161,11 @@ def test_custom_event_name_is_ignored_for_other_types():
         ({"debug": 1}, ["actions.purchase.debug"]),
         ({"disable_automapping": "yes"}, ["actions.purchase.disable_automapping"]),
         ({"pixel_id": ""}, ["actions.purchase.pixel_id"]),
+        ({"decimal_separator": ";"}, ["actions.purchase.decimal_separator", "must be one of ., ,"]),
+        ({"decimal_separator": "comma"}, ["actions.purchase.decimal_separator"]),
+        ({"consent_attribute": ""}, ["actions.purchase.consent_attribute"]),
+        ({"consent_attribute": True}, ["actions.purchase.consent_attribute"]),
+        ({"on_no_consent": "drop"}, ["actions.purchase.on_no_consent", "skip, opt_out"]),
         ({"pixel_id": 123}, ["actions.purchase.pixel_id"]),
         ({"api_key_secret_id": "  "}, ["actions.purchase.api_key_secret_id"]),
     ],

@@ -113,3 +113,16 @@ def test_milliseconds_seconds_and_nanoseconds_of_one_instant_agree(ms):
     assert coerce.parse_epoch_ms(ms) == ms
     assert coerce.parse_epoch_ms(str(ms)) == ms
     assert coerce.parse_epoch_ms(ms * 1_000_000) == ms
+
+
+# ---- consent ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [True, 1, "1", "true", "TRUE", " Yes ", "granted", "Granted"])
+def test_consent_is_granted_only_by_an_explicit_yes(raw):
+    assert coerce.grants_consent(raw) is True
+
+
+@pytest.mark.parametrize("raw", [None, False, 0, "0", "false", "no", "denied", "", "maybe", 2, [], {}, 1.0])
+def test_anything_else_is_no_consent(raw):
+    assert coerce.grants_consent(raw) is False

@@ -113,7 +113,10 @@ def test_debug_is_validated_not_stored_and_the_broken_event_is_rejected_by_field
     assert broken.status_code == 400
     (result,) = broken.results
     assert (result["id"], result["status"]) == ("ORD-10046", "rejected")
-    assert result["errors"][0] == {"field": "data.currency", "reason": "must be a three-letter ISO 4217 code"}
+    assert result["errors"][0] == {
+        "field": "data.currency",
+        "reason": 'must be a three-letter ISO 4217 code; read from "_ccurrency"',
+    }
     assert "ORD-10046" not in {e["id"] for r in report.requests for e in r.events}
     assert (report.validated, report.rejected) == (1, 1)
 
@@ -121,7 +124,7 @@ def test_debug_is_validated_not_stored_and_the_broken_event_is_rejected_by_field
 def test_output_tells_the_story_without_personal_data_or_keys(demo):
     _, output = demo
     assert "POST /actions/purchase_debug  (Debug Mode, JSON body)  -> HTTP 200" in output
-    assert "error    data.currency: must be a three-letter ISO 4217 code" in output
+    assert 'error    data.currency: must be a three-letter ISO 4217 code; read from "_ccurrency"' in output
     assert "BatchSenderFunction invoked with 3 records: 3 delivered or dead-lettered, 0 handed back" in output
     assert "validate_only=true  1 event" in output
     assert "deployed: 300 s" in output

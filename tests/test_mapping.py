@@ -47,6 +47,7 @@ def test_automapping_fills_only_the_blanks():
         "amount_major": "129.99",
         "currency": "usd",
         "contents": values["contents"],
+        "obref": "ob_7d2e9a41c0",  # the sample's cp.__obref cookie
     }
     assert len(values["contents"]) == 2
 

@@ -112,3 +112,96 @@ def test_major_to_minor_round_trips_a_formatted_amount(units, currency):
 def test_an_integer_too_long_to_print_is_an_invalid_value_not_a_crash():
     with pytest.raises(InvalidValue):
         money.parse_minor_units("9" * 5000)
+
+
+# ---- the decimal separator an action declares -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, separator, minor",
+    [
+        ("129.99", ".", 12999),
+        ("1,299.99", ".", 129999),
+        ("1299", ".", 129900),
+        ("1,234,567.00", ".", 123456700),
+        ("129,99", ",", 12999),
+        ("1.299,50", ",", 129950),
+        ("1.234.567,00", ",", 123456700),
+        ("1,5", ",", 150),
+        ("1299", ",", 129900),
+        (129.99, ",", 12999),  # a JSON number has a decimal point whatever the site writes
+    ],
+)
+def test_amount_is_read_with_the_declared_decimal_separator(raw, separator, minor):
+    assert money.major_to_minor(raw, "EUR", separator) == minor
+
+
+@pytest.mark.parametrize(
+    "raw, separator, declare",
+    [
+        ("129,99", ".", ","),  # a decimal comma, with "." declared
+        ("1,5", ".", ","),
+        ("1.299,00", ".", ","),
+        ("1,299", ".", ","),  # thousands, or 1.299 written with a decimal comma: never guessed
+        ("129.99", ",", "."),
+        ("1,299.00", ",", "."),
+        ("1.299", ",", "."),
+    ],
+)
+def test_amount_the_declared_separator_cannot_read_for_sure_is_refused_saying_how_to_declare(raw, separator, declare):
+    with pytest.raises(InvalidValue) as refused:
+        money.major_to_minor(raw, "EUR", separator)
+    reason = str(refused.value)
+    assert f'set the action\'s decimal_separator to "{declare}"' in reason
+    assert raw not in reason
+
+
+@pytest.mark.parametrize("raw", ["1,,299", "1,29,99", ",99", "99,", "1.2.3,4", "12,3456", "1 299,00"])
+def test_badly_grouped_amounts_are_refused_under_both_separators(raw):
+    for separator in money.DECIMAL_SEPARATORS:
+        with pytest.raises(InvalidValue):
+            money.major_to_minor(raw, "EUR", separator)
+
+
+CURRENCIES = st.sampled_from(["USD", "EUR", "JPY", "KWD"])
+SEPARATORS = st.sampled_from(money.DECIMAL_SEPARATORS)
+AMOUNT_TEXT = st.text(alphabet="0123456789.,", min_size=1, max_size=14)
+
+
+def written(minor: int, currency: str, separator: str, grouped: bool) -> str:
+    """An amount as a site writing this separator prints it: "1.299,50" or "1299,50" for ","."""
+    places = money.exponent(currency)
+    whole, fraction = divmod(minor, 10**places)
+    text = f"{whole:,}".replace(",", money.THOUSANDS_SEPARATOR[separator]) if grouped else str(whole)
+    return text + (separator + str(fraction).zfill(places) if places else "")
+
+
+def read(raw: str, currency: str, separator: str) -> int | None:
+    try:
+        return money.major_to_minor(raw, currency, separator)
+    except InvalidValue:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(minor=st.integers(0, 10**12), currency=CURRENCIES, separator=SEPARATORS, grouped=st.booleans())
+def test_an_amount_written_with_the_declared_separator_round_trips(minor, currency, separator, grouped):
+    # Grouped amounts without decimals ("1,299" JPY) are refused as ambiguous: they are left out here.
+    grouped = grouped and money.exponent(currency) > 0
+    assert money.major_to_minor(written(minor, currency, separator, grouped), currency, separator) == minor
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=AMOUNT_TEXT, currency=CURRENCIES, separator=SEPARATORS)
+def test_every_accepted_amount_round_trips_to_the_same_minor_units(raw, currency, separator):
+    minor = read(raw, currency, separator)
+    if minor is not None:
+        for grouped in (False, money.exponent(currency) > 0):
+            assert read(written(minor, currency, separator, grouped), currency, separator) == minor
+
+
+@settings(max_examples=600, deadline=None)
+@given(raw=AMOUNT_TEXT | st.from_regex(r"[0-9]{1,3}([.,][0-9]{1,4}){0,3}", fullmatch=True), currency=CURRENCIES)
+def test_no_text_is_read_as_two_different_amounts_under_the_two_separators(raw, currency):
+    point, comma = read(raw, currency, "."), read(raw, currency, ",")
+    assert point is None or comma is None or point == comma

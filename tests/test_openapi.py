@@ -60,7 +60,7 @@ def test_document_is_valid_openapi_3():
     responses = document["paths"]["/actions/{action}"]["post"]["responses"]
     assert {"200", "202", "400", "403", "404", "413", "503"} <= set(responses)
     statuses = document["components"]["schemas"]["Result"]["properties"]["status"]["enum"]
-    assert statuses == ["sent", "validated", "queued", "rejected", "failed"]
+    assert statuses == ["sent", "validated", "queued", "rejected", "skipped", "failed"]
 
 
 @schema.parametrize()

@@ -25,6 +25,7 @@ def test_one_bad_event_does_not_affect_its_neighbours():
     too_old = good("ORD-OLD")
     too_old["data"]["udo"]["tealium_timestamp_epoch"] = str(NOW_MS // 1000 - 8 * 24 * 3600)
     no_id = good("")
+    del no_id["data"]["udo"]["_corder"], no_id["event_id"]  # nor any id automapping would read
     documents = [good("ORD-1"), too_old, ["not", "an", "object"], no_id, good("ORD-2")]
     # WHEN they are prepared
     prepared = prepare_events(ACTIONS["purchase"], documents, sample_settings(), NOW_MS)

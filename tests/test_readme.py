@@ -51,3 +51,10 @@ def test_sam_local_samples_name_functions_of_the_template(template):
     for function, sample in re.findall(r"sam local invoke (\w+) -e (\S+)", README):
         assert template["Resources"][function]["Type"] == "AWS::Serverless::Function"
         assert (ROOT / sample).exists()
+
+
+def test_the_action_keys_table_names_every_key_the_actions_document_takes():
+    from connector.actions import ACTION_KEYS
+
+    table = set(re.findall(r"^\| `(\w+)` \|", README, flags=re.M))
+    assert table >= ACTION_KEYS

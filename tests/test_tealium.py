@@ -195,6 +195,8 @@ def automapped(document: dict) -> dict[str, object]:
 def test_automapped_values_of_the_sample_event():
     values = automapped(load_event("purchase-event.json"))
     assert values == {
+        "id": "ORD-10042",  # _corder
+        "obref": "ob_7d2e9a41c0",  # cp.__obref
         "timestamp_ms": "1795000000",
         "source_url": "https://shop.example.com/checkout/thank-you?order=ORD-10042",
         "ip_address": "203.0.113.42",
@@ -245,6 +247,7 @@ def test_source_url_from_the_dom_url_else_the_page_url():
 def test_visitor_automapping_reads_the_last_event():
     values = automapped(load_event("visitor.json"))
     assert values == {
+        "id": "b9d2e8f0-1111-4aaa-8bbb-222233334444",  # the last event's event_id
         "timestamp_ms": 1795000000000,
         "source_url": "https://app.example.com/signup/trial",
         "ip_address": "2001:db8::7",

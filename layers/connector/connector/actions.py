@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connector import wire
+from connector import money, wire
 from connector.errors import ConfigError
 
 DELIVERY_MODES = ("realtime", "batched")
@@ -48,10 +48,15 @@ ACTION_KEYS = frozenset(
         "debug",
         "pixel_id",
         "api_key_secret_id",
+        "decimal_separator",
+        "consent_attribute",
+        "on_no_consent",
         "mappings",
         "custom_data",
     }
 )
+#: What an action does with an event whose consent attribute does not grant consent.
+NO_CONSENT_CHOICES = ("skip", "opt_out")
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,18 @@ class ActionConfig:
     mappings: Mapping[str, str] = field(default_factory=dict)
     #: Custom events only: custom data property -> Tealium attribute.
     custom_data: Mapping[str, str] = field(default_factory=dict)
+    decimal_separator: str = "."
+    consent_attribute: str | None = None
+    on_no_consent: str = "skip"
 
     def spec(self, default_action_source: str) -> wire.EventSpec:
-        return wire.EventSpec(self.event_type, self.custom_event_name, self.action_source, default_action_source)
+        return wire.EventSpec(
+            self.event_type,
+            self.custom_event_name,
+            self.action_source,
+            default_action_source,
+            decimal_separator=self.decimal_separator,
+        )
 
     def route(self, pixel_id: str | None, api_key_secret_id: str | None, base_url: str) -> Route:
         return Route(
@@ -140,6 +154,9 @@ def _parse_action(name: str, entry: object) -> ActionConfig:
         api_key_secret_id=_secret_reference(entry, where),
         mappings=_mappings(entry.get("mappings"), where),
         custom_data=_custom_data(entry.get("custom_data"), event_type, where),
+        decimal_separator=_choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where) or ".",
+        consent_attribute=_text(entry, "consent_attribute", where),
+        on_no_consent=_choice(entry, "on_no_consent", NO_CONSENT_CHOICES, where) or "skip",
     )
 
 

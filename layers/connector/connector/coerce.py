@@ -13,6 +13,8 @@ INTEGER_TEXT = re.compile(r"-?[0-9]{1,4000}")
 
 TRUE_TEXT = frozenset({"1", "true", "yes", "y", "on"})
 FALSE_TEXT = frozenset({"0", "false", "no", "n", "off", ""})
+#: Consent is granted only by these; anything else (missing, "denied", "maybe") is no consent.
+CONSENT_GRANTED_TEXT = frozenset({"1", "true", "yes", "granted"})
 
 #: Epoch values below these magnitudes are seconds, milliseconds, microseconds; above, nanoseconds.
 #: 1e11 s is the year 5138 and 1e11 ms is 1973, so the two cannot be confused for real events.
@@ -35,6 +37,15 @@ def parse_bool(raw: object) -> bool:
         if text in FALSE_TEXT:
             return False
     raise InvalidValue('must be a boolean (true/false, "1"/"0")')
+
+
+def grants_consent(raw: object) -> bool:
+    """True, 1, "1", "true", "yes" or "granted" (any case); everything else, missing included, does not."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        return raw == 1
+    return isinstance(raw, str) and raw.strip().lower() in CONSENT_GRANTED_TEXT
 
 
 def parse_epoch_ms(raw: object) -> int:

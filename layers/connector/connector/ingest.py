@@ -32,6 +32,8 @@ MAX_EVENTS_PER_CALL = 1000
 REALTIME_SEND_BUDGET_SECONDS = 12.0
 
 SENT, VALIDATED, QUEUED, REJECTED, FAILED = "sent", "validated", "queued", "rejected", "failed"
+#: No consent, and the action's on_no_consent is "skip": answered, never sent or queued.
+SKIPPED = "skipped"
 
 
 @dataclass
@@ -97,7 +99,7 @@ class IngestService:
             return _refusal(413, "body", f"holds {len(documents)} events; at most {MAX_EVENTS_PER_CALL} per call")
 
         prepared = prepare_events(action, documents, self.settings, round(self.clock() * 1000))
-        results = [_Result(p, status="" if p.ok else REJECTED) for p in prepared]
+        results = [_Result(p, status=SKIPPED if p.skipped else "" if p.ok else REJECTED) for p in prepared]
         ready = [r for r in results if not r.status]
         if action.delivery == "realtime":
             ready = self._send_now(ready)
@@ -171,7 +173,7 @@ def _answer(results: list[_Result]) -> IngestAnswer:
         status_code = 503  # our fault, not the caller's: a retry is safe (OpenAI deduplicates on id)
     elif counts[QUEUED]:
         status_code = 202
-    elif counts[SENT] or counts[VALIDATED]:
+    elif counts[SENT] or counts[VALIDATED] or counts[SKIPPED]:
         status_code = 200
     else:
         status_code = 400

@@ -1,25 +1,117 @@
-"""Mapping: an action's explicit attribute mappings first, Tealium automapping fills the blanks."""
+"""Mapping: an action's explicit attribute mappings first, Tealium automapping fills the blanks.
+
+It also remembers which Tealium attribute gave each field, so that an error can name the
+attribute to look at (or to map) instead of quoting the value.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 from connector.actions import ActionConfig
-from connector.tealium import Payload
-from connector.wire import CUSTOM_DATA
+from connector.tealium import AUTOMAP_SOURCES, ITEM_SOURCES, MAX_ITEMS_PER_EVENT, OPPREF_SOURCES, Payload
+from connector.wire import CUSTOM_DATA, Issue
+
+#: Mapped fields that are not user data: what an event keeps when it is sent opted out.
+NOT_USER_DATA = frozenset(
+    {"id", "timestamp_ms", "oppref", "source_url", "action_source", "amount", "amount_major", "currency"}
+    | {"plan_id", "contents", "custom_data"}
+)
+#: Fields automapping can fill, and the attributes it reads them from (for error messages).
+AUTOMAP_CANDIDATES: dict[str, tuple[str, ...]] = {**AUTOMAP_SOURCES, "oppref": OPPREF_SOURCES}
+
+
+@dataclass
+class Mapped:
+    """An event's mapped values, the Tealium attribute each came from, and what mapping dropped."""
+
+    values: dict[str, object]
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
 
 
 def map_values(action: ActionConfig, payload: Payload) -> dict[str, object]:
     """The action's fields for one payload, keyed by the setup guide's parameter names."""
-    values: dict[str, object] = {}
-    for field, attribute in action.mappings.items():
+    return map_event(action, payload).values
+
+
+def map_event(action: ActionConfig, payload: Payload) -> Mapped:
+    mapped = Mapped({})
+    values, sources = mapped.values, mapped.sources
+    for name, attribute in action.mappings.items():
         value = payload.lookup(attribute)
         if value not in (None, "", []):
-            values[field] = value
+            values[name], sources[name] = value, attribute
     # Custom properties keep their JSON type; an attribute the payload lacks is left out, not sent as null.
     custom = {name: payload.lookup(attribute) for name, attribute in action.custom_data.items()}
     custom = {name: value for name, value in custom.items() if value is not None}
     if custom:
         values[CUSTOM_DATA] = custom
-    if not action.disable_automapping:
-        for field, value in payload.automapped_values().items():
-            values.setdefault(field, value)
-    return values
+    if isinstance(values.get("contents"), list) and len(values["contents"]) > MAX_ITEMS_PER_EVENT:
+        dropped = len(values["contents"]) - MAX_ITEMS_PER_EVENT
+        values["contents"] = values["contents"][:MAX_ITEMS_PER_EVENT]
+        mapped.warnings.append(_items_dropped(dropped, sources["contents"]))
+    if action.disable_automapping:
+        return mapped
+    automapped = payload.automapped(values.get("source_url"))
+    for name, value in automapped.values.items():
+        if name not in values:
+            values[name], sources[name] = value, automapped.sources[name]
+            if name == "contents" and automapped.dropped_items:
+                mapped.warnings.append(_items_dropped(automapped.dropped_items, sources[name]))
+    return mapped
+
+
+def _items_dropped(dropped: int, source: str) -> Issue:
+    return Issue(
+        "data.contents", f"only the first {MAX_ITEMS_PER_EVENT} items are kept: {dropped} more in {source} dropped"
+    )
+
+
+def without_user_data(values: dict[str, object]) -> dict[str, object]:
+    """An event for a visitor without consent: opted out, with no user field (obref included)."""
+    return {name: value for name, value in values.items() if name in NOT_USER_DATA} | {"opt_out": True}
+
+
+def name_sources(issues: Sequence[Issue], action: ActionConfig, mapped: Mapped) -> list[Issue]:
+    """Each issue's reason, followed by the Tealium attribute its field was read from (or would be)."""
+    return [Issue(issue.field, issue.reason + _source_note(issue, action, mapped)) for issue in issues]
+
+
+def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
+    key, item_field = _mapping_key(issue.field, mapped.values)
+    if key is None:
+        return ""
+    source = mapped.sources.get(key)
+    if source is not None:
+        if item_field is not None and key == "contents" and source not in action.mappings.values():
+            source = ITEM_SOURCES.get(item_field, source)
+        return f'; read from "{source}"'
+    if not issue.reason.startswith("is required"):
+        return ""
+    explicit = (action.mappings[key],) if key in action.mappings else ()
+    candidates = explicit + (() if action.disable_automapping else AUTOMAP_CANDIDATES.get(key, ()))
+    if not candidates:
+        return f"; the action maps no attribute to it: add actions.{action.name}.mappings.{key}"
+    which = "which this event does not have" if len(candidates) == 1 else "none of which this event has"
+    names = " or ".join(f'"{name}"' for name in candidates)
+    return f"; the action reads it from {names}, {which}"
+
+
+#: Wire field -> mapping key, where the two differ.
+DATA_FIELD_KEYS = {"data.currency": "currency", "data.plan_id": "plan_id"}
+
+
+def _mapping_key(field_name: str, values: dict[str, object]) -> tuple[str | None, str | None]:
+    """The mapping key an issue's field was built from, and the content item field for an item issue."""
+    if field_name.startswith("user."):
+        return field_name.removeprefix("user."), None
+    if field_name.startswith("data.contents"):
+        item_field = field_name.rpartition(".")[2] if "]." in field_name else None
+        return "contents", item_field
+    if field_name == "data.amount":
+        return ("amount" if "amount" in values else "amount_major"), None
+    if field_name in DATA_FIELD_KEYS:
+        return DATA_FIELD_KEYS[field_name], None
+    return (field_name if "." not in field_name else None), None

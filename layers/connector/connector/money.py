@@ -17,8 +17,21 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
-#: A major-unit amount as Tealium's e-commerce extension writes it: "129.99", "1,299.00" (commas removed).
-MAJOR_AMOUNT = re.compile(r"([0-9]{1,30})(?:\.([0-9]{1,30}))?")
+#: How a site writes the decimal point of major-unit amounts (the action's decimal_separator)...
+DECIMAL_SEPARATORS = (".", ",")
+#: ...and the thousands separator that goes with each.
+THOUSANDS_SEPARATOR = {".": ",", ",": "."}
+#: How each decimal separator writes an amount, for the reasons that tell how to declare it.
+WRITTEN = {".": '"12,345.67"', ",": '"12.345,67"'}
+UNAMBIGUOUS = {".": '"12345" or "12,345.00"', ",": '"12345" or "12.345,00"'}
+#: A major-unit amount as Tealium's e-commerce extension writes it, per decimal separator: digits, or
+#: groups of three after a first group of one to three ("1,299"), then an optional fraction.
+MAJOR_AMOUNT = {
+    decimal: re.compile(
+        rf"([0-9]{{1,30}}|[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}}){{1,10}})(?:{re.escape(decimal)}([0-9]{{1,30}}))?"
+    )
+    for decimal, thousands in THOUSANDS_SEPARATOR.items()
+}
 #: A mapped minor-unit amount as text; the length cap keeps int() from refusing it with a ValueError.
 MINOR_AMOUNT = re.compile(r"[0-9]{1,100}")
 #: Integers above this lose precision in JavaScript readers of the JSON.
@@ -63,16 +76,45 @@ def parse_minor_units(raw: object) -> int:
     return _checked(raw)
 
 
-def major_to_minor(raw: object, currency: str) -> int:
-    """ "129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234. Exact: integer arithmetic only."""
+def major_to_minor(raw: object, currency: str, decimal_separator: str = ".") -> int:
+    """ "129.99" USD -> 12999; "1500" JPY -> 1500; "1.234" KWD -> 1234. Exact: integer arithmetic only.
+
+    Read as written, never guessed: with "." declared, "1,299.00" is 1299 but "129,99" and "1,5" are
+    refused, and "1,299" too, since a site writing decimal commas means 1.299 by it. With ","
+    declared the roles swap. So no text is ever read as two different amounts under the two settings.
+    """
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
-    match = MAJOR_AMOUNT.fullmatch(str(raw).strip().replace(",", ""))
-    if match is None:
-        raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
-    whole, fraction = match.groups("")
+    if not isinstance(raw, str):
+        decimal_separator = "."  # a JSON number: its decimal point is never a matter of locale
+    text = str(raw).strip()
+    whole, fraction = _split_amount(text, decimal_separator)
     places = exponent(currency)
     if fraction[places:].strip("0"):
         raise InvalidValue(f"has more decimals than {currency} allows ({places})")
     fraction = fraction[:places].ljust(places, "0")
     return _checked(int(whole) * 10**places + (int(fraction) if fraction else 0))
+
+
+def _split_amount(text: str, decimal_separator: str) -> tuple[str, str]:
+    """The whole digits and the fraction digits of a major-unit amount written with this separator."""
+    other = THOUSANDS_SEPARATOR[decimal_separator]
+    match = MAJOR_AMOUNT[decimal_separator].fullmatch(text)
+    other_match = MAJOR_AMOUNT[other].fullmatch(text)
+    if match is None:
+        if other_match is not None:
+            raise InvalidValue(
+                f'is written the way decimal_separator "{other}" reads (as in {WRITTEN[other]}), but the action '
+                f'declares "{decimal_separator}": if the site writes amounts that way, set the action\'s '
+                f'decimal_separator to "{other}"'
+            )
+        raise InvalidValue('must be a non-negative decimal amount in major units (e.g. "129.99")')
+    if other_match is not None and other_match.group(2) is not None:
+        # "1,299" under ".": the comma may be thousands, or a decimal comma. Refused, never guessed.
+        raise InvalidValue(
+            f'is ambiguous: its "{other}" may separate thousands or decimals; write it without thousands '
+            f"separators or with decimals (as in {UNAMBIGUOUS[decimal_separator]}), or, if the site writes "
+            f'amounts as in {WRITTEN[other]}, set the action\'s decimal_separator to "{other}"'
+        )
+    whole, fraction = match.groups("")
+    return whole.replace(other, ""), fraction

@@ -15,6 +15,7 @@ STATUS_METRICS = {
     "validated": "EventsValidated",
     "queued": "EventsQueued",
     "rejected": "EventsRejected",
+    "skipped": "EventsSkipped",
     "failed": "EventsNotQueued",
     "retry": "EventsRetried",
     "dead_lettered": "EventsDeadLettered",

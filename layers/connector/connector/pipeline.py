@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from connector import wire
+from connector import coerce, wire
 from connector.actions import ActionConfig, Route
 from connector.errors import InputError
-from connector.mapping import map_values
+from connector.mapping import map_event, name_sources, without_user_data
 from connector.settings import Settings
 from connector.tealium import read_payload
 from connector.wire import Issue
@@ -27,6 +27,8 @@ class PreparedEvent:
     encoded: bytes | None = None
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    #: No consent and the action skips such events: nothing is sent or queued.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -54,12 +56,20 @@ def prepare_event(
     except InputError as err:
         prepared.errors.append(Issue(err.field, err.reason))
         return prepared
-    values = map_values(action, payload)
+    mapped = map_event(action, payload)
+    values = mapped.values
+    if action.consent_attribute and not coerce.grants_consent(payload.lookup(action.consent_attribute)):
+        if action.on_no_consent == "skip":
+            prepared.event_id = _event_id(None, values)
+            prepared.skipped = True
+            prepared.warnings = [Issue("consent", _no_consent(action.consent_attribute))]
+            return prepared
+        values = without_user_data(values)
     built = wire.build_event(spec, values, now_ms)
-    prepared.warnings = built.warnings
+    prepared.warnings = mapped.warnings + name_sources(built.warnings, action, mapped)
     prepared.event_id = _event_id(built.event, values)
     if built.event is None:
-        prepared.errors = built.errors
+        prepared.errors = name_sources(built.errors, action, mapped)
         return prepared
     try:
         prepared.encoded = wire.encode_event(built.event)
@@ -71,6 +81,10 @@ def prepare_event(
         return prepared
     prepared.event = built.event
     return prepared
+
+
+def _no_consent(attribute: str) -> str:
+    return f'skipped: "{attribute}" does not grant consent; nothing was sent (the action\'s on_no_consent is "skip")'
 
 
 NOT_UNICODE = "is not valid Unicode text: it holds an unpaired surrogate escape (\\ud800-\\udfff)"

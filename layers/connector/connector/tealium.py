@@ -1,17 +1,19 @@
 """Tealium payloads: EventStream event JSON, AudienceStream visitor JSON, or flat attributes.
 
 The only module (with mapping) that knows Tealium's attribute names. A payload answers
-`lookup(name)` by Tealium attribute name, then by dotted path from its root, and offers
-the values OpenAI's automapping reads (`automapped_values`).
+`lookup(name)` by Tealium attribute name (`cp.<cookie>` included), then by dotted path from
+its root, and offers the values automapping reads by the same names in every payload kind
+(`automapped`), each with the attribute it came from.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import parse_qs
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from urllib.parse import parse_qs, urlsplit
 
 from connector.errors import InputError
 
@@ -24,6 +26,39 @@ RETAIL_ITEM_FIELDS: dict[str, str] = {
     "_ccat": "content_type",
     "_cquan": "quantity",
     "_cprice": "price_major",
+}
+#: A content item field -> the attribute automapping reads it from (to name it in an error).
+ITEM_SOURCES = {"id": "_csku", "name": "_cprodname", "content_type": "_ccat", "quantity": "_cquan", "amount": "_cprice"}
+#: Every index-aligned item attribute; `_csku`, else `_cprod`, is the item's id.
+RETAIL_ITEM_ATTRIBUTES = ("_csku", "_cprod", *RETAIL_ITEM_FIELDS)
+#: An event keeps at most this many content items; the rest are dropped with a warning.
+MAX_ITEMS_PER_EVENT = 1000
+
+#: Tealium writes cookies as `cp.<name>` and query parameters as `qp.<name>` in the data layer.
+COOKIE_PREFIX = "cp."
+OPPREF_PARAMETER = "oppref"
+#: The oppref candidate that is not an attribute: the query parameter, parsed from the source URL.
+OPPREF_IN_URL = "the oppref parameter of the source URL"
+#: Where automapping reads oppref, in order: the query parameter, then the Pixel's cookie.
+OPPREF_SOURCES = ("qp.oppref", OPPREF_IN_URL, "cp.__oppref")
+
+#: Automapped field -> the Tealium attributes it is read from, the first one present winning
+#: (`dom.url` and `post_time` are read from the last event of a visitor).
+AUTOMAP_SOURCES: dict[str, tuple[str, ...]] = {
+    "id": ("_corder", "event_id"),
+    "timestamp_ms": ("tealium_timestamp_epoch", "post_time"),
+    "source_url": ("dom.url", "page_url.full_url"),
+    "ip_address": ("client_ip",),
+    "user_agent": ("useragent",),
+    "obref": ("cp.__obref",),
+    "amount_major": ("_csubtotal",),
+    "currency": ("_ccurrency",),
+}
+#: Where an automapped name sits in an event (a visitor's last event): at the top, or under `data`
+#: (`dom.url` is `data.dom.url`). Split once: automapping runs for every event.
+AUTOMAP_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    name: (tuple(name.split(".")), ("data", *name.split(".")))
+    for name in {*(name for names in AUTOMAP_SOURCES.values() for name in names), *OPPREF_SOURCES}
 }
 
 
@@ -76,6 +111,15 @@ def _parse_json(text: str, where: str) -> list[object]:
     return document if isinstance(document, list) else [document]
 
 
+@dataclass
+class Automapped:
+    """Automapping's values, the Tealium attribute each came from, and the content items it dropped."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    dropped_items: int = 0
+
+
 @dataclass(frozen=True)
 class Payload:
     """One Tealium payload, and its attributes by name: the scopes they are looked up in, merged once."""
@@ -95,46 +139,94 @@ class Payload:
     def lookup(self, name: str) -> object | None:
         if name in self.attributes:
             return self.attributes[name]
+        if name.startswith(COOKIE_PREFIX):
+            # Event JSON keeps the data layer's `cp.<name>` cookies by bare name in firstparty_tealium_cookies.
+            cookie = self._cookies().get(name[len(COOKIE_PREFIX) :])
+            if cookie is not None:
+                return cookie
         return dig(self.root, name) if "." in name else None
 
-    def automapped_values(self) -> dict[str, object]:
-        """What automapping fills in when no explicit mapping gave a value."""
+    def automapped(self, source_url: object = None) -> Automapped:
+        """What automapping fills in when no explicit mapping gave a value, and the attribute each came from.
+
+        `source_url` is the URL the event will carry (an explicit mapping's, else the automapped one):
+        the oppref query parameter is read from it when the data layer has no `qp.oppref`.
+        """
+        found = Automapped()
         event = self._event_json()
-        data = _dict(event.get("data"))
-        udo, dom = _dict(data.get("udo")), _dict(data.get("dom"))
-        values: dict[str, object] = {
-            "timestamp_ms": _first(udo.get("tealium_timestamp_epoch"), event.get("post_time")),
-            "source_url": _first(dom.get("url"), _dict(event.get("page_url")).get("full_url")),
-            "ip_address": event.get("client_ip"),
-            "user_agent": event.get("useragent"),
-            "amount_major": self.lookup("_csubtotal"),
-            "currency": self.lookup("_ccurrency"),
-        }
-        items = self._retail_items()
+        for field_name, names in AUTOMAP_SOURCES.items():
+            for name in names:
+                value = self._automap_value(name, event)
+                if value not in (None, ""):
+                    found.values[field_name], found.sources[field_name] = value, name
+                    break
+        url = source_url if source_url not in (None, "") else found.values.get("source_url")
+        self._automap_oppref(found, url, event)
+        items, total, columns = self._retail_items()
         if items:
-            values["contents"] = items
-        return {key: value for key, value in values.items() if value not in (None, "")}
+            found.values["contents"], found.sources["contents"] = items, "/".join(columns)
+        found.dropped_items = total - len(items)
+        return found
+
+    def automapped_values(self) -> dict[str, object]:
+        return self.automapped().values
+
+    def _automap_value(self, name: str, event: Mapping[str, object]) -> object | None:
+        """A Tealium name as automapping reads it in any payload kind: in the data layer, else in the event."""
+        value = self.lookup(name)
+        if value is not None and value != "":
+            return value
+        for path in AUTOMAP_PATHS[name]:
+            value = _follow(event, path)
+            if value is not None and value != "":
+                return value
+        return None
+
+    def _automap_oppref(self, found: Automapped, source_url: object, event: Mapping[str, object]) -> None:
+        for name in OPPREF_SOURCES:
+            if name == OPPREF_IN_URL:
+                value = query_parameter(source_url, OPPREF_PARAMETER)
+            else:
+                value = self._automap_value(name, event)
+            if value not in (None, ""):
+                found.values["oppref"], found.sources["oppref"] = value, name
+                return
 
     def _event_json(self) -> Mapping[str, object]:
         if self.kind == "visitor":
             return _dict(_dict(self.root.get("current_visit")).get("last_event"))
         return self.root
 
-    def _retail_items(self) -> list[dict[str, object]]:
+    def _cookies(self) -> Mapping[str, object]:
+        return _dict(_dict(self._event_json().get("data")).get("firstparty_tealium_cookies"))
+
+    def _retail_items(self) -> tuple[list[dict[str, object]], int, list[str]]:
+        """At most MAX_ITEMS_PER_EVENT items, the total the data layer holds, and the attributes read.
+
+        The limit is applied while splitting, before any item is built: a body of commas must not
+        cost an item (or even a string) per comma.
+        """
         # Item by item (ARCHITECTURE): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
-        skus, prods = _as_items(self.lookup("_csku")), _as_items(self.lookup("_cprod"))
-        columns = [(field, _as_items(self.lookup(name))) for name, field in RETAIL_ITEM_FIELDS.items()]
-        columns = [(field, column) for field, column in columns if column]
-        count = max(len(skus), len(prods), *(len(column) for _, column in columns))
+        read: list[str] = []
+        total = 0
+        columns: dict[str, list[object]] = {}
+        for name in RETAIL_ITEM_ATTRIBUTES:
+            column, count = _as_items(self.lookup(name), MAX_ITEMS_PER_EVENT)
+            if count:
+                read.append(name)
+                columns[name] = column
+                total = max(total, count)
+        skus, prods = columns.pop("_csku", []), columns.pop("_cprod", [])
+        fields = [(RETAIL_ITEM_FIELDS[name], column) for name, column in columns.items()]
         items = []
-        for i in range(count):
-            item = {field: column[i] for field, column in columns if i < len(column) and column[i] not in (None, "")}
+        for i in range(min(total, MAX_ITEMS_PER_EVENT)):
+            item = {field: column[i] for field, column in fields if i < len(column) and column[i] not in (None, "")}
             item_id = _first(_at(skus, i), _at(prods, i))
             if item_id is not None:
                 item["id"] = item_id
             item.setdefault("content_type", "product")
             items.append(item)
-        return items
+        return items, total, read
 
 
 def read_payload(document: object, index: int = 0) -> Payload:
@@ -187,6 +279,14 @@ def _dict(value: object) -> Mapping[str, object]:
     return value if isinstance(value, dict) else EMPTY
 
 
+def _follow(node: object, path: tuple[str, ...]) -> object | None:
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def _first(*values: object) -> object | None:
     for value in values:
         if value not in (None, ""):
@@ -194,15 +294,36 @@ def _first(*values: object) -> object | None:
     return None
 
 
-def _as_items(value: object) -> list[object]:
-    """Retail arrays arrive as lists or as comma-separated strings."""
+def _as_items(value: object, limit: int) -> tuple[list[object], int]:
+    """Retail arrays arrive as lists or as comma-separated strings: at most `limit` items, and how many there are."""
     if isinstance(value, list):
-        return value
+        return value[:limit], len(value)
     if isinstance(value, str) and value.strip():
-        return [part.strip() for part in value.split(",")]
+        return [part.strip() for part in islice(_split_commas(value), limit)], value.count(",") + 1
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return [value]
-    return []
+        return [value], 1
+    return [], 0
+
+
+def _split_commas(text: str) -> Iterator[str]:
+    """str.split(",") one part at a time: the caller takes only the parts it keeps."""
+    start = 0
+    while (end := text.find(",", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def query_parameter(url: object, name: str) -> str | None:
+    """The first value of a query parameter of a URL, or None."""
+    if not isinstance(url, str) or name not in url:
+        return None
+    try:
+        query = urlsplit(url.strip()).query
+    except ValueError:
+        return None
+    values = parse_qs(query).get(name)
+    return values[0] if values else None
 
 
 def _at(values: list[object], index: int) -> object | None:

@@ -128,6 +128,8 @@ class EventSpec:
     custom_event_name: str | None = None
     action_source: str | None = None
     default_action_source: str = "web"
+    #: How the action's major-unit amounts write their decimals (money.DECIMAL_SEPARATORS).
+    decimal_separator: str = "."
 
 
 @dataclass
@@ -140,8 +142,9 @@ class BuiltEvent:
 class _Builder:
     """Collects one event's errors and warnings while its fields are read."""
 
-    def __init__(self, values: Mapping[str, object]) -> None:
+    def __init__(self, values: Mapping[str, object], decimal_separator: str = ".") -> None:
         self.values = values
+        self.decimal_separator = decimal_separator
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
 
@@ -160,7 +163,7 @@ class _Builder:
 
 def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> BuiltEvent:
     """Mapped values (the guide's parameter names) -> one wire event, or the reasons it cannot be."""
-    b = _Builder(values)
+    b = _Builder(values, spec.decimal_separator)
     event: dict[str, object] = {}
     event["id"] = b.read("id", "id", _parse_event_id, required=True)
     event["type"] = spec.event_type
@@ -331,7 +334,8 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
     amount = b.read("amount", "data.amount", money.parse_minor_units)
     major = b.values.get("amount_major")
     if amount is None and currency and major not in (None, ""):
-        amount = b.read("amount_major", "data.amount", lambda raw: money.major_to_minor(raw, currency))
+        in_minor_units = partial(money.major_to_minor, currency=currency, decimal_separator=b.decimal_separator)
+        amount = b.read("amount_major", "data.amount", in_minor_units)
     wants_currency = amount is not None or major not in (None, "")
     if wants_currency and currency is None and not any(i.field == "data.currency" for i in b.errors):
         b.errors.append(Issue("data.currency", "is required when an amount is given"))
@@ -402,7 +406,7 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
             b.errors.append(Issue(f"data.contents[{position}].amount", "needs a currency to convert a price"))
             return None
         try:
-            amount = money.major_to_minor(price, item_currency)
+            amount = money.major_to_minor(price, item_currency, b.decimal_separator)
         except InvalidValue as problem:
             b.errors.append(Issue(f"data.contents[{position}].amount", str(problem)))
     if amount is not None:
