@@ -15,6 +15,8 @@ from connector.errors import ConfigError
 DEFAULT_MAX_RECEIVE_COUNT = 5
 #: How long a fetched API key is reused before Secrets Manager is asked again (rotation bound).
 DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
+#: How long an actions document read from SSM (ACTIONS_CONFIG=ssm:/name) is used before it is read again.
+DEFAULT_ACTIONS_MAX_AGE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Settings:
     geo_format: str = "plain"
     api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+    actions_max_age_seconds: int = DEFAULT_ACTIONS_MAX_AGE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +53,9 @@ class Settings:
         max_receive_count = _whole_number(
             get("MAX_RECEIVE_COUNT"), "MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, 1, 1000
         )
+        actions_max_age = _whole_number(
+            get("ACTIONS_MAX_AGE_SECONDS"), "ACTIONS_MAX_AGE_SECONDS", DEFAULT_ACTIONS_MAX_AGE_SECONDS, 1, 3600
+        )
         return cls(
             pixel_id=get("PIXEL_ID"),
             default_action_source=default_action_source,
@@ -61,6 +67,7 @@ class Settings:
             geo_format=geo_format,
             api_key_max_age_seconds=max_age,
             max_receive_count=max_receive_count,
+            actions_max_age_seconds=actions_max_age,
         )
 
 
