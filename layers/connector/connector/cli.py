@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the actions document (default: ACTIONS_CONFIG when it is a file, else functions/ingest/actions.json)",
     )
     try_.add_argument(
+        "--at",
+        type=int,
+        metavar="EPOCH_MS",
+        help="judge OpenAI's 7-day timestamp window as at this time (default: now), to try an old captured payload",
+    )
+    try_.add_argument(
         "--unmasked", action="store_true", help="print oppref, obref and ip_address too (masked by default)"
     )
     try_.set_defaults(run=run_try)
@@ -110,9 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     redrive.add_argument(
         "--reason", metavar="TEXT", help="move only events whose dead-letter reason contains TEXT (any case)"
     )
-    redrive.add_argument(
-        "--dry-run", action="store_true", help="count per reason what would be moved; move nothing"
-    )
+    redrive.add_argument("--dry-run", action="store_true", help="count per reason what would be moved; move nothing")
     redrive.set_defaults(run=run_redrive)
     return parser
 
@@ -159,13 +163,14 @@ def run_try(args: argparse.Namespace, out: TextIO) -> int:
     if len(documents) > MAX_EVENTS_PER_CALL:
         out.write(f"the body would be refused (HTTP 413): {len(documents)} events, at most {MAX_EVENTS_PER_CALL}\n")
         return 1
-    prepared = prepare_events(action, documents, settings, round(time.time() * 1000))
-    route = prepared[0].route if prepared else action.route(settings.pixel_id, None, settings.base_url)
-    pixel = route.pixel_id or "<PIXEL_ID not set>"
+    now_ms = args.at if args.at is not None else round(time.time() * 1000)
+    prepared = prepare_events(action, documents, settings, now_ms)
+    route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
+    url = wire.request_url(route.base_url, route.pixel_id) if route.pixel_id else route.base_url + wire.EVENTS_PATH
+    unset = "" if route.pixel_id else " (PIXEL_ID not set)"
     out.write(
-        f"{action.name}: {action.delivery}, {action.event_type}; would POST"
-        f" {wire.request_url(route.base_url, pixel)} with validate_only={str(route.validate_only).lower()}"
-        f" (nothing is sent)\n"
+        f"{action.name}: {action.delivery}, {action.event_type}; would POST {url}{unset}"
+        f" with validate_only={str(route.validate_only).lower()} (nothing is sent)\n"
     )
     if not args.unmasked:
         out.write("oppref, obref and user.ip_address are masked here (--unmasked shows them as sent)\n")
