@@ -65,7 +65,8 @@ class ParameterActions(Mapping[str, ActionConfig]):
             text = parameters.get_parameter(self.name, max_age=self.max_age_seconds)
         except GetParameterError as err:
             self._last_value = None
-            return f"cannot read the parameter ({type(err.__cause__ or err).__name__})"
+            cause = err.__cause__ or err.__context__ or err  # Powertools re-raises without `from`
+            return f"cannot read the parameter ({type(cause).__name__})"
         self._last_value = text
         if text == self._text:
             return None
