@@ -314,8 +314,8 @@ def depth(sqs, queue_url: str) -> int:
 @pytest.fixture
 def dead_letters(queues, sqs):
     now_ms = round(time.time() * 1000)
-    rejected = "OpenAI rejected it: status=400 events[0].user.emails_sha256"
-    gave_up = "gave up after 5 tries: status=503"
+    rejected = "OpenAI rejected it: events[0].user.emails_sha256 must be 64 hex characters"
+    gave_up = "gave up after 5 tries: OpenAI answered 503 after retries"
     day = 24 * 3600 * 1000
     return {
         "key": [dead_letter(sqs, queues.dlq_url, f"key-{n}", now_ms - day, gave_up) for n in range(12)],
@@ -331,8 +331,12 @@ def test_redrive_dry_run_counts_per_reason_and_moves_nothing(queues, dead_letter
 
     assert code == 0
     rows = table(out)
-    assert rows["gave up after 5 tries: status=503"][:3] == ["13", "1", "0"]  # 12 + 1 by attribute; 1 too old
-    assert rows["OpenAI rejected it: status=400 events[0].user.emails_sha256"][:3] == ["1", "0", "0"]
+    assert rows["gave up after 5 tries: OpenAI answered 503 after retries"][:3] == [
+        "13",
+        "1",
+        "0",
+    ]  # 12 + 1 by attribute; 1 too old
+    assert rows["OpenAI rejected it: events[0].user.emails_sha256 must be 64 hex characters"][:3] == ["1", "0", "0"]
     assert rows["(no reason recorded: SQS moved it after too many receives)"][:3] == ["1", "0", "0"]
     assert rows["(total)"][:3] == ["15", "1", "0"]
     assert "too old: outside OpenAI's window" in out
@@ -342,7 +346,7 @@ def test_redrive_dry_run_counts_per_reason_and_moves_nothing(queues, dead_letter
 
 def test_redrive_moves_matching_events_unchanged_but_for_the_note(queues, dead_letters, sqs):
     # WHEN only the events that gave up on a 503 are redriven
-    code, out = run("redrive", "--from", queues.dlq_url, "--to", queues.queue_url, "--reason", "STATUS=503")
+    code, out = run("redrive", "--from", queues.dlq_url, "--to", queues.queue_url, "--reason", "ANSWERED 503")
     # THEN they are back in the events queue exactly as first queued; the rest stay dead-lettered
     assert code == 0
     moved = drain(sqs, queues.queue_url)
