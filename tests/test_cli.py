@@ -371,3 +371,26 @@ def test_redrive_needs_both_queues(monkeypatch, capsys):
 
     assert code == 2
     assert "--from and --to are required" in capsys.readouterr().err
+
+
+def test_try_reads_actions_from_the_ssm_parameter_actions_config_names(tmp_path, try_env, monkeypatch, moto_server):
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    name = f"/cli-tests/{time.time_ns()}/actions"
+    document = {
+        "actions": {"from_ssm": {"delivery": "batched", "event_type": "order_created", "mappings": {"id": "order_id"}}}
+    }
+    boto3.client("ssm", endpoint_url=moto_server.endpoint_url).put_parameter(
+        Name=name, Value=json.dumps(document), Type="String"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", moto_server.endpoint_url)
+    monkeypatch.setenv("ACTIONS_CONFIG", f"ssm:{name}")
+    parameters.clear_caches()
+    payload = write(tmp_path, "payload.json", fresh(load_event("tealium/purchase-event.json")))
+
+    code, out = run("try", "from_ssm", payload)
+
+    parameters.clear_caches()
+    assert code == 0
+    assert out.startswith("from_ssm: batched, order_created;")

@@ -16,12 +16,13 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from connector import actions as actions_module
 from connector import wire
+from connector.actions_parameter import ParameterActions, parameter_name
 from connector.errors import ConfigError, InputError
 from connector.ingest import MAX_EVENTS_PER_CALL
 from connector.pipeline import PreparedEvent, prepare_events
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--actions",
         type=Path,
         metavar="FILE",
-        help="the actions document (default: ACTIONS_CONFIG when it is a file, else functions/ingest/actions.json)",
+        help="the actions document (default: ACTIONS_CONFIG, a file or ssm:/name; else functions/ingest/actions.json)",
     )
     try_.add_argument(
         "--at",
@@ -204,10 +205,14 @@ def _masked(event: dict[str, object]) -> dict[str, object]:
     return copy
 
 
-def _load_actions(path: Path | None) -> dict[str, actions_module.ActionConfig]:
+def _load_actions(path: Path | None) -> Mapping[str, actions_module.ActionConfig]:
     configured = os.environ.get("ACTIONS_CONFIG", "").strip()
-    if path is None and configured.startswith("ssm:"):
-        raise CommandError("ACTIONS_CONFIG names an SSM parameter: fetch it to a file and pass --actions FILE")
+    name = parameter_name(configured)
+    if path is None and name:
+        try:
+            return dict(ParameterActions(name, max_age_seconds=1))
+        except ConfigError as err:
+            raise CommandError(str(err)) from None
     source = path or (Path(configured) if configured else BUNDLED_ACTIONS)
     try:
         return actions_module.parse_actions(_read(source))
