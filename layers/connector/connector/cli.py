@@ -186,7 +186,7 @@ def _print_prepared(event: PreparedEvent, out: TextIO, masked: bool) -> None:
     status = "would be sent" if event.ok else "would be rejected"
     out.write(f"\nevent {event.index}  id {event.event_id or '-'}  {status}\n")
     if event.ok and event.event is not None:
-        encoded = wire.encode_event(_masked(event.event)) if masked else event.encoded
+        encoded = wire.encode_event(masked_event(event.event)) if masked else event.encoded
         out.write(f"  {encoded.decode('utf-8')}\n")
     for issue in event.errors:
         out.write(f"  error    {issue.field}: {issue.reason}\n")
@@ -194,9 +194,10 @@ def _print_prepared(event: PreparedEvent, out: TextIO, masked: bool) -> None:
         out.write(f"  warning  {issue.field}: {issue.reason} (field dropped, event kept)\n")
 
 
-def _masked(event: dict[str, object]) -> dict[str, object]:
+def masked_event(event: Mapping[str, object], fields: Sequence[tuple[str, ...]] = MASKED_FIELDS) -> dict[str, object]:
+    """A copy with each field at these paths replaced by its length: for printing, never for sending."""
     copy = json.loads(wire.encode_event(event))
-    for path in MASKED_FIELDS:
+    for path in fields:
         parent = copy
         for key in path[:-1]:
             parent = parent.get(key) if isinstance(parent, dict) else None
