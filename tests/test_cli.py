@@ -394,3 +394,17 @@ def test_try_reads_actions_from_the_ssm_parameter_actions_config_names(tmp_path,
     parameters.clear_caches()
     assert code == 0
     assert out.startswith("from_ssm: batched, order_created;")
+
+
+def test_the_functions_refuse_a_document_with_every_problem_the_first_leading(tmp_path):
+    from connector.actions import find_problems, parse_actions
+    from connector.errors import ConfigError
+
+    text = json.dumps({"actions": {"a": {"delivery": "now", "event_type": "page_viewed", "debug": 1}}})
+
+    with pytest.raises(ConfigError) as refused:
+        parse_actions(text)
+
+    assert str(refused.value).splitlines() == find_problems(text)
+    assert str(refused.value).startswith("actions.a.delivery: must be one of realtime, batched\n")
+    assert str(refused.value).endswith("actions.a.debug: must be true or false")
