@@ -153,15 +153,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 for value in values:
                     self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(data)))
+        self._observe(int(response.get("statusCode", 200)), data)  # before the client can act on the answer
         self.end_headers()
         self.wfile.write(data)
-        self._observe(int(response.get("statusCode", 200)), data)
 
     def _reply(self, status: int, payload: dict[str, str]) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self._observe(status, data)
         self.end_headers()
         self.wfile.write(data)
-        self._observe(status, data)
