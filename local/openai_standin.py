@@ -170,6 +170,7 @@ class OpenAIStandin:
         pixel_ids: Iterable[str] = ("px-standin",),
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         record_bodies: bool = True,
     ) -> None:
         self.api_keys: set[str] = set(api_keys)
@@ -184,7 +185,7 @@ class OpenAIStandin:
         self._stored = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._events: list[dict[str, Any]] = []
-        self._faults = FaultSchedule()
+        self._faults = FaultSchedule(monotonic)  # outage durations run on it
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

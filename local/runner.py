@@ -250,6 +250,7 @@ class LocalConnector:
         self._settled_changed = threading.Condition()
         #: (start, end) wall-clock times of batch sender invocations: what it sent arrived in one of them.
         self._batch_runs: list[tuple[float, float]] = []
+        self._poller_thread: threading.Thread | None = None
 
     def __enter__(self) -> LocalConnector:
         try:
@@ -318,14 +319,21 @@ class LocalConnector:
             failure_visibility_timeout=max(1, round(options.window_seconds)),
             wait_time_seconds=1,  # also how long stopping may take
         )
+        self._print_setup(moto.endpoint_url, sqs.endpoint_url, base_url)
+
+    def start_batch_sender(self) -> None:
+        """Start the poller (once). The demo starts it after posting its samples: its queued events then
+        make one batch whatever the window, where a busy machine could otherwise split them across two."""
+        if self._poller_thread is not None:
+            return
         thread, stop_event = self.poller.start()
+        self._poller_thread = thread
 
         def stop_poller() -> None:
             stop_event.set()
-            thread.join(timeout=options.window_seconds + 10)
+            thread.join(timeout=self.options.window_seconds + 10)
 
-        stack.callback(stop_poller)
-        self._print_setup(moto.endpoint_url, sqs.endpoint_url, base_url)
+        self._stack.callback(stop_poller)
 
     def _print_setup(self, moto_url: str, sqs_url: str, base_url: str) -> None:
         line, resources, options = self.console.line, self.resources, self.options
@@ -434,6 +442,7 @@ class LocalConnector:
             f"2. The batch sender: the poller hands EventsQueue to BatchSenderFunction in batches of up to"
             f" {self.batch_size} events, {options.window_seconds:g} s after the first one arrives:"
         )
+        self.start_batch_sender()
         settled = self._wait_for_batch_sender(len(queued), timeout=2 * options.window_seconds + 20)
         self.console.keep_status()
         dead_lettered = self._dead_letter_depth()

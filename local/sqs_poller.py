@@ -61,11 +61,14 @@ class EventSourcePoller:
         failure_visibility_timeout: int | None = None,
         wait_time_seconds: int = 5,
         function_name: str = "BatchSenderFunction",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``failure_visibility_timeout``: None leaves records that failed to the queue's visibility
         timeout (what AWS does); a number sets their visibility to it (0: visible again at once).
         ``wait_time_seconds``: the longest single long poll (0-20), so also about the longest ``run``
         takes to notice its stop event.
+        ``monotonic``: the seconds clock the batching window runs on; tests pass one that moves only
+        while the queue is empty, so a batch's size never depends on the machine's speed.
         """
         self.queue_url = queue_url
         self.handler = handler
@@ -78,6 +81,7 @@ class EventSourcePoller:
         self.failure_visibility_timeout = failure_visibility_timeout
         self.wait_time_seconds = wait_time_seconds
         self.function_name = function_name
+        self.monotonic = monotonic
         self.region = self.sqs.meta.region_name
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -134,7 +138,7 @@ class EventSourcePoller:
         size, started = _EVENT_OVERHEAD, None
         pending, self._carry = self._carry, []
         while True:
-            elapsed = 0.0 if started is None else time.monotonic() - started
+            elapsed = 0.0 if started is None else self.monotonic() - started
             if len(batch) >= self.batch_size or (started is not None and elapsed >= self.window_seconds):
                 break
             if stop_event is not None and stop_event.is_set():
@@ -153,9 +157,9 @@ class EventSourcePoller:
                 pending.pop(0)
                 batch.append(record)
                 size += record_size
-                started = started or time.monotonic()
+                started = started or self.monotonic()
             if self.on_progress is not None and started is not None:
-                self.on_progress(len(batch), self.batch_size, time.monotonic() - started, self.window_seconds)
+                self.on_progress(len(batch), self.batch_size, self.monotonic() - started, self.window_seconds)
         self._carry = pending + self._carry
         return batch
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .openai_contract import is_int
@@ -56,7 +56,7 @@ class Fault:
 @dataclass
 class _Outage:
     pattern: tuple[Fault, ...]
-    until: float | None  # time.monotonic() deadline
+    until: float | None  # deadline on the schedule's monotonic clock
     remaining: int | None
     position: int = 0
 
@@ -64,7 +64,9 @@ class _Outage:
 class FaultSchedule:
     """Scripted faults first, then an active outage's pattern; thread-safe (handler threads take from it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        #: Seconds clock an outage's duration is measured on; tests pass a fake one they advance.
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
         self._outage: _Outage | None = None
@@ -83,7 +85,7 @@ class FaultSchedule:
             raise ValueError("outage: count must be a positive integer")
         if duration_s is not None and not (isinstance(duration_s, int | float) and duration_s > 0):
             raise ValueError("outage: duration_s must be a positive number of seconds")
-        until = None if duration_s is None else time.monotonic() + duration_s
+        until = None if duration_s is None else self._monotonic() + duration_s
         with self._lock:
             self._outage = _Outage(tuple(pattern), until, count)
 
@@ -121,7 +123,7 @@ class FaultSchedule:
         outage = self._outage
         if outage is None:
             return False
-        if (outage.until is not None and time.monotonic() >= outage.until) or outage.remaining == 0:
+        if (outage.until is not None and self._monotonic() >= outage.until) or outage.remaining == 0:
             self._outage = None
             return False
         return True

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -32,6 +34,16 @@ os.environ.update(
 )
 
 from tests import leak_guard  # noqa: E402
+
+# Property tests: no per-example deadline and no "too slow" health check (both measure the machine, not the
+# code). In CI the examples are derandomized, so a verdict is the same on every run; locally they vary,
+# which is how new counterexamples are found.
+_MACHINE_SPEED_CHECKS = [HealthCheck.too_slow]
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, suppress_health_check=_MACHINE_SPEED_CHECKS, print_blob=True
+)
+hypothesis_settings.register_profile("dev", deadline=None, suppress_health_check=_MACHINE_SPEED_CHECKS)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -44,7 +44,12 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
-CONTEXT = FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
+
+def ingest_context() -> FakeLambdaContext:
+    """A fresh context per call: one made at import would count down its 29 s while earlier tests run."""
+    return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
 DAY_MS = 86_400_000
 
 
@@ -81,7 +86,7 @@ def app(template, moto_server, standin_server):
 
 def invoke(app, action: str, body, **kwargs) -> tuple[int, dict]:
     """Call the handler as API Gateway would and check the properties every answer must have."""
-    response = app.lambda_handler(proxy_event(action, body, **kwargs), CONTEXT)
+    response = app.lambda_handler(proxy_event(action, body, **kwargs), ingest_context())
     status = response["statusCode"]
     assert status < 500, response["body"][:500]
     answer = json.loads(response["body"])

@@ -23,7 +23,12 @@ from tests.test_ingest_handler import call, purchase, queued_messages
 
 pytestmark = pytest.mark.integration
 
-CONTEXT = FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
+
+def ingest_context() -> FakeLambdaContext:
+    """A fresh context per call: one made at import would count down its 29 s while earlier tests run."""
+    return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
 #: The largest queue message ingest takes (the rest of SQS's 256 KiB is kept for the dead-letter reason).
 QUEUE_LIMIT = queue.MAX_MESSAGE_BYTES - queue.ATTRIBUTE_ALLOWANCE
 
@@ -93,7 +98,7 @@ def test_event_just_under_the_queue_limit_is_queued_just_over_is_refused(handler
     fits = with_queue_size(ingest, "ORD-FITS", QUEUE_LIMIT)
     too_big = with_queue_size(ingest, "ORD-TOO-BIG", QUEUE_LIMIT + 1)
     # WHEN both are posted to a batched action
-    status, answer = call(ingest, "purchase_batched", [fits, too_big], CONTEXT)
+    status, answer = call(ingest, "purchase_batched", [fits, too_big], ingest_context())
     # THEN the first is queued, the second refused with an error naming the event and the limit
     assert status == 202
     queued, refused = answer["results"]
@@ -110,7 +115,7 @@ def test_largest_queued_event_still_fits_the_dead_letter_queue_with_its_reason(h
     ingest, sender, aws = handlers
     # GIVEN the largest event ingest queues, which OpenAI then refuses
     standin.reject_ids = {"ORD-BIGGEST"}
-    status, _ = call(ingest, "purchase_batched", with_queue_size(ingest, "ORD-BIGGEST", QUEUE_LIMIT), CONTEXT)
+    status, _ = call(ingest, "purchase_batched", with_queue_size(ingest, "ORD-BIGGEST", QUEUE_LIMIT), ingest_context())
     assert status == 202
     # WHEN the batch sender takes it
     drain(poller_for(sender, aws.queue_url))
@@ -132,10 +137,10 @@ def test_body_of_exactly_5_mib_is_read_one_byte_more_is_413(handlers, standin):
     over = padded_body([purchase("ORD-5MIB-1")], MAX_BODY_BYTES + 1)
     # WHEN posted as text, and as bytes (which API Gateway hands over base64-encoded)
     for body in (at_limit.decode(), at_limit):
-        status, answer = call(ingest, "purchase", body, CONTEXT)
+        status, answer = call(ingest, "purchase", body, ingest_context())
         assert (status, answer["results"][0]["status"]) == (200, "sent")
     for body in (over.decode(), over):
-        status, answer = call(ingest, "purchase", body, CONTEXT)
+        status, answer = call(ingest, "purchase", body, ingest_context())
         assert status == 413
         assert answer["errors"] == [
             {"field": "body", "reason": f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls"}
@@ -150,7 +155,7 @@ def test_the_body_limit_counts_bytes_not_characters(handlers, standin):
     body = json.dumps(document, ensure_ascii=False)
     assert len(body) < MAX_BODY_BYTES < len(body.encode())
     # THEN it is refused like any other body above the limit
-    status, answer = call(ingest, "purchase", body, CONTEXT)
+    status, answer = call(ingest, "purchase", body, ingest_context())
     assert (status, answer["errors"][0]["field"]) == (413, "body")
 
 
@@ -177,7 +182,7 @@ def test_events_beyond_1_mb_go_in_two_requests(handlers, standin, total, request
     # GIVEN 125 events that make one request body of `total` bytes
     documents = with_oppref_for_total(ingest, 125, total)
     # WHEN they are sent in one real-time call
-    status, answer = call(ingest, "purchase", documents, CONTEXT)
+    status, answer = call(ingest, "purchase", documents, ingest_context())
     # THEN all are sent, in as many requests as the byte cap needs, each within it
     assert status == 200 and {r["status"] for r in answer["results"]} == {"sent"}
     sent = standin.accepted_requests()
@@ -229,7 +234,7 @@ def test_1000_events_make_one_request_1001_make_two(handlers, standin, count, re
 def test_more_than_1000_events_in_one_call_is_refused_at_the_edge(handlers, standin):
     ingest, _, _ = handlers
     documents = [purchase(f"ORD-E-{i}") for i in range(MAX_EVENTS_PER_CALL + 1)]
-    status, answer = call(ingest, "purchase", documents, CONTEXT)
+    status, answer = call(ingest, "purchase", documents, ingest_context())
     assert status == 413
     assert answer["errors"] == [
         {"field": "body", "reason": f"holds {MAX_EVENTS_PER_CALL + 1} events; at most {MAX_EVENTS_PER_CALL} per call"}

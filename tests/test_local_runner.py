@@ -137,7 +137,7 @@ def test_make_demo_exits_0_and_prints_the_summary():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=300,  # a hang catcher: the demo takes seconds
     )
     output = completed.stdout + completed.stderr
     print(output)
@@ -173,7 +173,7 @@ def front():
 
 def post(front, path, body=b"", headers=None):
     host, port = front.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
         connection.request("POST", path, body=body, headers=headers or {})
         response = connection.getresponse()
@@ -211,7 +211,7 @@ def test_front_refuses_like_api_gateway(front, path, headers, expected):
 
 def test_front_refuses_payloads_above_10_mb_unread(front):
     host, port = front.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/actions/purchase")
     connection.putheader("x-api-key", "key-1")
     connection.putheader("Content-Length", str(MAX_PAYLOAD_BYTES + 1))

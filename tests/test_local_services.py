@@ -98,15 +98,18 @@ def test_fast_sqs_send_receive_delete_batches(sqs):
 
 def test_fast_sqs_long_poll_returns_as_soon_as_a_message_is_there(sqs):
     queue_url = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    # An empty queue is waited on for the whole WaitTimeSeconds (a lower bound: a slow machine only adds to it).
     started = time.monotonic()
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)
-    assert 0.9 <= time.monotonic() - started < 2.5
+    assert time.monotonic() - started >= 0.9
 
+    # A message that is there is returned at once, not after the 20 s wait for a full batch of 10:
+    # half of the wait is a margin no loaded machine uses up.
     sqs.send_message(QueueUrl=queue_url, MessageBody="one")
     started = time.monotonic()
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=10)["Messages"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=20)["Messages"]
     assert [m["Body"] for m in messages] == ["one"]
-    assert time.monotonic() - started < 1.0  # not the whole 10 s waiting for a full batch of 10
+    assert time.monotonic() - started < 10
 
 
 def test_fast_sqs_change_visibility_and_redrive_on_visibility_timeout(sqs):
@@ -119,11 +122,11 @@ def test_fast_sqs_change_visibility_and_redrive_on_visibility_timeout(sqs):
     )
     assert [entry["Id"] for entry in result["Successful"]] == ["a"]
     # Released at once, and a visibility change is not a receive (the patched local-aws-sqs).
-    second = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1, MessageSystemAttributeNames=["All"])
+    second = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=10, MessageSystemAttributeNames=["All"])
     assert second["Messages"][0]["Attributes"]["ApproximateReceiveCount"] == "2"
 
     # Second receive was the last one allowed: when its visibility timeout (1 s) ends it is dead-lettered.
-    moved = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=5, MessageAttributeNames=["All"])["Messages"]
+    moved = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=20, MessageAttributeNames=["All"])["Messages"]
     assert [m["Body"] for m in moved] == ["poison"]
     assert _depth(sqs, queue_url) == (0, 0)
 
@@ -137,7 +140,7 @@ def test_fast_sqs_redrive_after_max_receive_count_released_receives(sqs):
         ][0]
         assert message["Attributes"]["ApproximateReceiveCount"] == expected_count
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    assert wait_for_depth(sqs, dlq_url, 1, timeout=5) == 1
+    assert wait_for_depth(sqs, dlq_url, 1, timeout=30) == 1
     assert _depth(sqs, queue_url) == (0, 0)
 
 

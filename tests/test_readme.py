@@ -18,6 +18,15 @@ def test_readme_opens_with_the_two_setup_commands():
     assert "make demo" in first_block and "make test" in first_block
 
 
+def test_ci_runs_the_readme_test_command_and_says_so_first():
+    readme_command = re.search(r"^(make \w+)\s+#.*\btests\b", FENCES[0][1], flags=re.M).group(1)
+    script = (ROOT / ".ci" / "run").read_text()
+    assert f'TEST_COMMAND="{readme_command}"' in script
+    commands = [line for line in script.splitlines() if line and not line.startswith(("#", "set ", "cd ", "TEST_"))]
+    assert commands[0].startswith("echo ") and "${TEST_COMMAND}" in commands[0]
+    assert commands[-1] == "${TEST_COMMAND}"  # last, so the log ends with its pytest summary line
+
+
 @pytest.mark.parametrize("document", [body for lang, body in FENCES if lang == "json" and '"actions"' in body])
 def test_every_actions_example_is_a_valid_document(document):
     assert parse_actions(document)
