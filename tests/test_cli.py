@@ -408,3 +408,41 @@ def test_the_functions_refuse_a_document_with_every_problem_the_first_leading(tm
     assert str(refused.value).splitlines() == find_problems(text)
     assert str(refused.value).startswith("actions.a.delivery: must be one of realtime, batched\n")
     assert str(refused.value).endswith("actions.a.debug: must be true or false")
+
+
+class FlakySqs:
+    """An SQS client whose SendMessageBatch refuses one entry: what redrive does with a partial failure."""
+
+    def __init__(self, bodies: list[str]) -> None:
+        self.messages = [{"MessageId": f"m{n}", "ReceiptHandle": f"h{n}", "Body": b} for n, b in enumerate(bodies)]
+        self.sent: list[str] = []
+        self.deleted: list[str] = []
+        self.released: list[str] = []
+
+    def receive_message(self, **kwargs):
+        messages, self.messages = self.messages, []
+        return {"Messages": messages}
+
+    def send_message_batch(self, QueueUrl, Entries):
+        self.sent += [e["MessageBody"] for e in Entries[1:]]
+        return {"Successful": [{"Id": e["Id"]} for e in Entries[1:]], "Failed": [{"Id": Entries[0]["Id"]}]}
+
+    def delete_message_batch(self, QueueUrl, Entries):
+        self.deleted += [e["ReceiptHandle"] for e in Entries]
+
+    def change_message_visibility_batch(self, QueueUrl, Entries):
+        self.released += [e["ReceiptHandle"] for e in Entries]
+
+
+def test_redrive_leaves_what_could_not_be_sent_and_says_so():
+    from connector.redrive import Redrive
+
+    now_ms = round(time.time() * 1000)
+    body = {"event": {"id": "e", "timestamp_ms": now_ms}, "dead_letter": {"reason": "gave up", "at_ms": now_ms}}
+    sqs = FlakySqs([json.dumps(body), json.dumps(body)])
+
+    report = Redrive(sqs, "dlq", "events").run()
+
+    assert (report.moved["gave up"], report.failed["gave up"]) == (1, 1)
+    assert [json.loads(b) for b in sqs.sent] == [{"event": {"id": "e", "timestamp_ms": now_ms}}]
+    assert (sqs.deleted, sqs.released) == (["h1"], ["h0"])  # the unsent one is visible again at once

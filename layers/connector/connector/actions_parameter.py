@@ -44,6 +44,7 @@ class ParameterActions(Mapping[str, ActionConfig]):
         self.on_rejected = on_rejected
         self._clock = clock
         self._text: str | None = None  # of the good document in use
+        self._last_value: str | None = None  # the parameter's value as last read (None: unreadable)
         self._rejected: tuple[str | None, float] | None = None  # the bad value last reported, and when
         problem = self._refresh()
         if problem:

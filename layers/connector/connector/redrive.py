@@ -111,20 +111,22 @@ class Redrive:
         return to_move
 
     def _move(self, to_move: list[tuple], report: RedriveReport, held: list[str]) -> None:
+        handles = [message["ReceiptHandle"] for message, _ in to_move]
+        held.extend(handles)  # released if anything below fails
         entries = [{"Id": str(n), "MessageBody": without_dead_letter(m["Body"])} for n, (m, _) in enumerate(to_move)]
         answer = self._sqs.send_message_batch(QueueUrl=self.target_url, Entries=entries)
         sent = {int(s["Id"]) for s in answer.get("Successful", [])}
-        for n, (message, reason) in enumerate(to_move):
+        for n, (_, reason) in enumerate(to_move):
             if n not in sent:
                 report.failed[reason] += 1
-                held.append(message["ReceiptHandle"])
-        done = [{"Id": str(n), "ReceiptHandle": to_move[n][0]["ReceiptHandle"]} for n in sorted(sent)]
-        if done:
+        if sent:
             # A copy now sits in both queues until this delete: a failure here means a duplicate,
             # which OpenAI drops (it deduplicates on id + type), never a loss.
+            done = [{"Id": str(n), "ReceiptHandle": handles[n]} for n in sorted(sent)]
             self._sqs.delete_message_batch(QueueUrl=self.source_url, Entries=done)
-            for reason in (to_move[n][1] for n in sent):
-                report.moved[reason] += 1
+            for n in sent:
+                held.remove(handles[n])
+                report.moved[to_move[n][1]] += 1
 
     def _release(self, handles: list[str]) -> None:
         for start in range(0, len(handles), MAX_BATCH):
