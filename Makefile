@@ -10,7 +10,7 @@ PY13_DIR := $(dir $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve test soak lint bench samples build validate clean
+.PHONY: setup demo serve cli test soak lint bench samples build validate clean
 
 $(BIN)/.installed: requirements-dev.txt layers/connector/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ demo: setup  ## the whole connector on loopback: sample events in, what OpenAI r
 
 serve: setup  ## the same, then keep serving for curl or a Tealium webhook
 	$(BIN)/python -m local.runner --serve $(ARGS)
+
+cli: setup  ## the operator's command line: make cli ARGS="check my-actions.json" (see README)
+	PYTHONPATH=layers/connector $(BIN)/python -m connector $(ARGS)
 
 test: setup .venv-sam/.installed  ## lint, template checks, unit, property and integration tests
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the runner imports this module
@@ -24,6 +25,14 @@ STATUS_NOTES = {
     "validated": "Debug Mode: OpenAI checked it and stored nothing",
     "rejected": "not sent; the caller is told why",
     "skipped": "not sent: the action's consent attribute did not grant consent",
+}
+
+#: API Gateway's own answers (the function never ran) -> what to do about them.
+GATEWAY_NOTES = {
+    403: "the x-api-key header is missing or wrong (API Gateway's answer; the function never ran)",
+    404: "no such route: POST /actions/{action}",
+    413: "the body is over API Gateway's 10 MB limit",
+    502: "the function failed; its log says why",
 }
 
 
@@ -71,14 +80,10 @@ class Console:
 
 
 def masked(event: dict[str, Any]) -> dict[str, Any]:
-    copy = json.loads(json.dumps(event))
-    for path in MASKED_FIELDS:
-        parent = copy
-        for key in path[:-1]:
-            parent = parent.get(key) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and path[-1] in parent:
-            parent[path[-1]] = f"<masked, {len(str(parent[path[-1]]))} chars>"
-    return copy
+    # Imported here: the runner puts the connector's layer on the path only once it starts.
+    from connector.cli import masked_event
+
+    return masked_event(event, MASKED_FIELDS)
 
 
 def pretty(value: Any, indent: str = "") -> str:
@@ -154,3 +159,37 @@ def print_summary(console: Console, report: DemoReport) -> None:
 def plural_s(count: int | list[Any]) -> str:
     """The "s" that makes a noun plural for this many (a count or a list)."""
     return "" if (count if isinstance(count, int) else len(count)) == 1 else "s"
+
+
+def call_summary(request_line: str, status: int, data: bytes) -> str:
+    """One line for a call the front answered: statuses per event and the fields in error, or why it was refused."""
+    try:
+        body = json.loads(data or b"{}")
+    except ValueError:
+        body = {}
+    head = f"  call  {request_line}  -> HTTP {status}"
+    if not isinstance(body, dict):
+        return head
+    if "message" in body:  # API Gateway's shape, not the function's
+        return f"{head} {body['message']}: {GATEWAY_NOTES.get(status, 'refused by the front')}"
+    results = body.get("results") or []
+    parts = []
+    if results:
+        statuses = Counter(str(result.get("status")) for result in results)
+        parts.append(", ".join(f"{count} {status}" for status, count in statuses.items()))
+        fields = Counter(issue.get("field") for result in results for issue in result.get("errors") or [])
+        if fields:
+            listed = (f"{field} x{n}" if n > 1 else str(field) for field, n in fields.items())
+            parts.append("errors: " + ", ".join(listed))
+        warnings = sum(len(result.get("warnings") or []) for result in results)
+        if warnings:
+            parts.append(f"{warnings} warning{plural_s(warnings)}")
+    for issue in body.get("errors") or []:
+        parts.append(f"{issue.get('field')}: {issue.get('reason')}")
+    return f"{head}: {'; '.join(parts)}" if parts else head
+
+
+def counted(lines: list[str]) -> list[str]:
+    """Each distinct line once, in first-seen order, with how many times it came when more than once."""
+    counts = Counter(lines)
+    return [line if counts[line] == 1 else f"{line} (x{counts[line]})" for line in dict.fromkeys(lines)]

@@ -26,6 +26,8 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 ROUTE = re.compile(r"^(?:/v1)?/actions/([^/]+)/?$")
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+#: Told of every call once answered: (method and path, HTTP status, response body).
+CallObserver = Callable[[str, int, bytes], None]
 
 
 class HttpFront:
@@ -40,8 +42,10 @@ class HttpFront:
         port: int = 0,
         function_name: str = "IngestFunction",
         timeout_seconds: float = 29.0,
+        on_call: CallObserver | None = None,
     ) -> None:
         self.handler = handler
+        self.on_call = on_call
         self.api_key = api_key
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
@@ -89,6 +93,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # the runner prints what matters
         pass
+
+    def _observe(self, status: int, data: bytes) -> None:
+        observer = self.server.front.on_call
+        if observer is not None:
+            observer(f"{self.command} {urlsplit(self.path).path}", status, data)
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
@@ -144,6 +153,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 for value in values:
                     self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(data)))
+        self._observe(int(response.get("statusCode", 200)), data)  # before the client can act on the answer
         self.end_headers()
         self.wfile.write(data)
 
@@ -152,5 +162,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self._observe(status, data)
         self.end_headers()
         self.wfile.write(data)

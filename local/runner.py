@@ -1,7 +1,7 @@
 """`make demo`: the whole connector on 127.0.0.1, Tealium samples in, what OpenAI receives out.
 
-    python -m local.runner [--serve] [--window SECONDS] [--port N] [--quiet] [--verbose]
-                           [--base-url URL --api-key-file FILE --pixel-id PID]
+    python -m local.runner [--serve] [--window SECONDS] [--port N] [--standin-port N] [--sqs-port N]
+                           [--moto-port N] [--quiet] [--verbose] [--base-url URL --api-key-file FILE --pixel-id PID]
 
 Starts moto (Secrets Manager), the fast SQS emulator, the queues and the secret as template.yaml
 defines them, the OpenAI stand-in, an HTTP front playing API Gateway and a poller playing the SQS
@@ -38,6 +38,8 @@ from local.demo_output import (  # noqa: F401
     PRETTY_WIDTH,
     STATUS_NOTES,
     Console,
+    call_summary,
+    counted,
     masked,
     plural_s,
     pretty,
@@ -71,6 +73,8 @@ LOCAL_PIXEL_ID = "px_local_demo"
 #: The demo's batching window; the deployed one is the template's MaximumBatchingWindowInSeconds.
 DEFAULT_WINDOW_SECONDS = 3.0
 DEFAULT_SERVE_PORT = 8080
+#: The stand-in's port with --serve, so its /_standin/ endpoints (README) stay where they were.
+DEFAULT_STANDIN_SERVE_PORT = 8787
 METRICS_NAMESPACE = "OpenAIEventsConnectorLocal"
 
 
@@ -147,6 +151,10 @@ class DemoReport:
 class Options:
     window_seconds: float = DEFAULT_WINDOW_SECONDS
     port: int = 0
+    #: 0: a free port. The OpenAI stand-in's, local-aws-sqs's and moto's.
+    standin_port: int = 0
+    sqs_port: int = 0
+    moto_port: int = 0
     #: A real Events API endpoint instead of the stand-in; then api_key is the real key.
     base_url: str | None = None
     #: The OpenAI key put in the secret (a random one for the stand-in when None).
@@ -193,10 +201,15 @@ def connector_environment(
 _loads = itertools.count()
 
 
-def load_handler(name: str) -> Any:
-    """Import functions/<name>/app.py afresh: its module-level wiring reads the current environment."""
+def layer_on_path() -> None:
+    """The connector package importable, as the Lambda layer makes it (/opt/python)."""
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))
+
+
+def load_handler(name: str) -> Any:
+    """Import functions/<name>/app.py afresh: its module-level wiring reads the current environment."""
+    layer_on_path()
     spec = importlib.util.spec_from_file_location(
         f"local_{name}_app_{next(_loads)}", ROOT / "functions" / name / "app.py"
     )
@@ -232,6 +245,7 @@ class LocalConnector:
         self.console = console
         self.standin: OpenAIStandin | None = None
         self._stack = contextlib.ExitStack()
+        self._serving = False  # from then on every call to the front is summarized
         self._settled = 0  # batch records the batch sender did not hand back
         self._settled_changed = threading.Condition()
         #: (start, end) wall-clock times of batch sender invocations: what it sent arrived in one of them.
@@ -254,13 +268,15 @@ class LocalConnector:
     def _start(self) -> None:
         options, stack = self.options, self._stack
         template = load_template()
-        moto = stack.enter_context(start_moto(quiet=not options.verbose))
-        sqs = stack.enter_context(start_fast_sqs())
+        moto = stack.enter_context(start_moto(options.moto_port, quiet=not options.verbose))
+        sqs = stack.enter_context(start_fast_sqs(options.sqs_port))
         if options.base_url:
             api_key, base_url = options.api_key or "", options.base_url
         else:
             api_key = options.api_key or f"sk-local-{secrets.token_hex(16)}"
-            self.standin = OpenAIStandin(api_keys=[api_key], pixel_ids=[options.pixel_id]).start()
+            self.standin = OpenAIStandin(api_keys=[api_key], pixel_ids=[options.pixel_id]).start(
+                port=options.standin_port
+            )
             stack.callback(self.standin.stop)
             base_url = self.standin.base_url
         self.resources = provision(template, sqs.endpoint_url, moto.endpoint_url, api_key)
@@ -281,6 +297,7 @@ class LocalConnector:
             LOCAL_API_KEY,
             port=options.port,
             timeout_seconds=float(ingest.get("Timeout", 29)),
+            on_call=self._call_answered,
         ).start()
         stack.callback(self.front.stop)
 
@@ -336,6 +353,10 @@ class LocalConnector:
             f" here (deployed: {self.deployed_window} s; --window to change)"
         )
         line()
+
+    def _call_answered(self, request_line: str, status: int, data: bytes) -> None:
+        if self._serving:
+            self.console.line(call_summary(request_line, status, data))
 
     # -- the batch sender's side -------------------------------------------------------------------
 
@@ -468,7 +489,8 @@ class LocalConnector:
         checked = {str(e.get("id")) for e in report.validated_events}
         for answer in answers:
             if not answer.results:
-                report.problems.append(f"{answer.sample.action}: HTTP {answer.status_code} without results")
+                why = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in answer.body.get("errors") or [])
+                report.problems.append(f"{answer.sample.action}: HTTP {answer.status_code} without results ({why})")
             for result in answer.results:
                 status, event_id = result.get("status"), str(result.get("id"))
                 report.sent += status == "sent"
@@ -495,6 +517,7 @@ class LocalConnector:
             report.problems.append("the batch sender did not finish every queued event in time")
         if dead_lettered:
             report.problems.append(f"{dead_lettered} event{plural_s(dead_lettered)} in the DeadLetterQueue")
+        report.problems = counted(report.problems)
         return report
 
     # -- --serve ---------------------------------------------------------------------------------------
@@ -517,6 +540,12 @@ class LocalConnector:
         )
         if self.standin is not None:
             line(f"  Recorded requests: curl {self.standin.base_url}/_standin/requests")
+            line(
+                f"  Fault injection:   curl -X POST {self.standin.base_url}/_standin/faults"
+                """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (README: the stand-in)"""
+            )
+        line("Each call to the front and each request OpenAI receives is printed below (--quiet: no event bodies).")
+        self._serving = True
         seen = len(self.recorded_requests())
         while True:
             time.sleep(0.5)
@@ -548,6 +577,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, help=f"the front's port (default: {DEFAULT_SERVE_PORT} with --serve, else free)"
     )
+    parser.add_argument(
+        "--standin-port",
+        type=int,
+        help=f"the OpenAI stand-in's port (default: {DEFAULT_STANDIN_SERVE_PORT} with --serve, else free)",
+    )
+    parser.add_argument("--sqs-port", type=int, default=0, help="local-aws-sqs's port (default: free)")
+    parser.add_argument("--moto-port", type=int, default=0, help="moto's port, for Secrets Manager (default: free)")
     parser.add_argument("--base-url", help="a real Events API base URL instead of the stand-in (https)")
     parser.add_argument("--api-key-file", type=Path, help="file holding the real endpoint's API key")
     parser.add_argument("--pixel-id", default=LOCAL_PIXEL_ID, help="the pixel id (required with --base-url)")
@@ -576,6 +612,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    layer_on_path()
+    from connector.errors import ConfigError as ConnectorConfigError
+
     args = parse_args(argv)
     api_key = None
     if args.api_key_file:
@@ -590,6 +629,11 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(
         window_seconds=args.window,
         port=args.port if args.port is not None else (DEFAULT_SERVE_PORT if args.serve else 0),
+        standin_port=args.standin_port
+        if args.standin_port is not None
+        else (DEFAULT_STANDIN_SERVE_PORT if args.serve else 0),
+        sqs_port=args.sqs_port,
+        moto_port=args.moto_port,
         base_url=args.base_url,
         api_key=api_key,
         pixel_id=args.pixel_id,
@@ -612,8 +656,12 @@ def main(argv: list[str] | None = None) -> int:
         console.keep_status()
         console.line("Stopped.")
         return 0 if serving else 130
-    except (ServiceError, OSError) as err:  # e.g. npm ci not run, or the port is taken (--port)
+    except (ServiceError, OSError) as err:  # e.g. npm ci not run, or a port is taken (--port, --standin-port...)
         print(f"local runner: {err}", file=sys.stderr)
+        return 2
+    except ConnectorConfigError as err:  # e.g. a bad ACTIONS_CONFIG: its message is the whole story
+        print(f"local runner: the connector cannot start: {err}", file=sys.stderr)
+        print("  (python -m connector check FILE lists every problem of an actions document)", file=sys.stderr)
         return 2
     return 0 if report.ok else 1
 

@@ -23,7 +23,7 @@ service = build_batch_service()
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     records = [
         Record(r.message_id, r.body, int(r.attributes.approximate_receive_count or 1)) for r in SQSEvent(event).records

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from connector.observability import record_counts, record_vendor_stats
+from connector.observability import record_actions_rejected, record_counts, record_vendor_stats
 from connector.runtime import build_ingest_service
 from connector.tracing import build_tracer
 
@@ -18,7 +18,17 @@ logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
 tracer = build_tracer()
 app = APIGatewayRestResolver()
-service = build_ingest_service(default_actions=Path(__file__).with_name("actions.json"))
+
+
+def actions_rejected(problem: str) -> None:
+    # The message names the action and the field, never a value (connector/actions.py).
+    logger.error("actions document rejected; the last good one stays in use", extra={"problem": problem})
+    record_actions_rejected(metrics)
+
+
+service = build_ingest_service(
+    default_actions=Path(__file__).with_name("actions.json"), on_actions_rejected=actions_rejected
+)
 
 
 # Not wrapped in tracer.capture_method: it logs any exception with its message and traceback,
@@ -60,6 +70,6 @@ def unexpected_error(error: Exception) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context) -> dict:
     return app.resolve(event, context)

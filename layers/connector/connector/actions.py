@@ -1,15 +1,18 @@
 """The actions document: one entry per Tealium-style action, checked whole at load.
 
 A wrong document fails before any event is taken, with a message naming the action and
-the field (`actions.purchase.event_type: ...`).
+the field (`actions.purchase.event_type: ...`). `find_problems` lists every problem at once
+(for `python -m connector check`); `parse_actions` raises them together.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from connector import money, wire
 from connector.errors import ConfigError
@@ -114,49 +117,106 @@ def load_actions(path: str | Path) -> dict[str, ActionConfig]:
 
 
 def parse_actions(text: str) -> dict[str, ActionConfig]:
+    problems: list[str] = []
+    actions = _parse_document(text, problems)
+    if problems:
+        # The first problem leads (the message of a single problem is unchanged); the rest follow it.
+        raise ConfigError("\n".join(problems))
+    return actions
+
+
+def find_problems(text: str) -> list[str]:
+    """Every problem of the document, each naming the action and the field; empty when it is good."""
+    problems: list[str] = []
+    _parse_document(text, problems)
+    return problems
+
+
+def _parse_document(text: str, problems: list[str]) -> dict[str, ActionConfig]:
     try:
         document = json.loads(text)
     except ValueError as err:
-        raise ConfigError(f"actions document: not valid JSON ({err})") from None
+        problems.append(f"actions document: not valid JSON ({err})")
+        return {}
     if isinstance(document, dict) and set(document) - {"actions"}:
-        unknown = sorted(set(document) - {"actions"})[0]
-        raise ConfigError(f'actions document: {unknown}: unknown key (only "actions" is allowed)')
+        for unknown in sorted(set(document) - {"actions"}):
+            hint = did_you_mean(unknown, ("actions",))
+            problems.append(f'actions document: {unknown}: unknown key{hint} (only "actions" is allowed)')
+        return {}
     if not isinstance(document, dict) or set(document) != {"actions"} or not isinstance(document["actions"], dict):
-        raise ConfigError('actions document: must be {"actions": {"<name>": {...}}} and nothing else')
+        problems.append('actions document: must be {"actions": {"<name>": {...}}} and nothing else')
+        return {}
     if not document["actions"]:
-        raise ConfigError("actions document: defines no action")
-    return {name: _parse_action(name, entry) for name, entry in document["actions"].items()}
+        problems.append("actions document: defines no action")
+        return {}
+    parsed = {name: _parse_action(name, entry, problems) for name, entry in document["actions"].items()}
+    return {name: action for name, action in parsed.items() if action is not None}
 
 
-def _parse_action(name: str, entry: object) -> ActionConfig:
+def did_you_mean(key: str, allowed: Iterable[str]) -> str:
+    """`; did you mean "mappings"?` for a near miss of an allowed key, else nothing."""
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.75)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+_T = TypeVar("_T")
+
+
+def _collect(problems: list[str], check: Callable[[], _T]) -> _T | None:
+    """Run one field's check; its problem is listed and the field left unset, so the next field is checked too."""
+    try:
+        return check()
+    except ConfigError as err:
+        problems.append(str(err))
+        return None
+
+
+def _parse_action(name: str, entry: object, problems: list[str]) -> ActionConfig | None:
     where = f"actions.{name}"
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: must be an object")
-    unknown = sorted(set(entry) - ACTION_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(ACTION_KEYS))})")
+        problems.append(f"{where}: must be an object")
+        return None
+    found = len(problems)
+    for unknown in sorted(set(entry) - ACTION_KEYS):
+        hint = did_you_mean(unknown, ACTION_KEYS)
+        problems.append(f"{where}.{unknown}: unknown key{hint} (allowed: {', '.join(sorted(ACTION_KEYS))})")
 
-    delivery = _choice(entry, "delivery", DELIVERY_MODES, where, required=True)
-    event_type = _event_type(entry.get("event_type"), where)
-    custom_event_name = _custom_event_name(entry.get("custom_event_name"), event_type, where)
-    action_source = _choice(entry, "action_source", wire.ACTION_SOURCES, where)
+    delivery = _collect(problems, lambda: _choice(entry, "delivery", DELIVERY_MODES, where, required=True))
+    event_type = _collect(problems, lambda: _event_type(entry.get("event_type"), where))
+    custom_event_name = _collect(
+        problems, lambda: _custom_event_name(entry.get("custom_event_name"), event_type, where)
+    )
+    action_source = _collect(problems, lambda: _choice(entry, "action_source", wire.ACTION_SOURCES, where))
     if event_type in wire.MOBILE_APP_ONLY and action_source not in (None, "mobile_app"):
-        raise ConfigError(f"{where}.action_source: {event_type} is accepted from mobile_app only")
+        problems.append(f"{where}.action_source: {event_type} is accepted from mobile_app only")
+    disable_automapping = _collect(problems, lambda: _flag(entry, "disable_automapping", where))
+    debug = _collect(problems, lambda: _flag(entry, "debug", where))
+    pixel_id = _collect(problems, lambda: _text(entry, "pixel_id", where))
+    api_key_secret_id = _collect(problems, lambda: _secret_reference(entry, where))
+    mappings = _mappings(entry.get("mappings"), where, problems)
+    custom_data = _collect(problems, lambda: _custom_data(entry.get("custom_data"), event_type, where))
+    decimal_separator = _collect(
+        problems, lambda: _choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where)
+    )
+    consent_attribute = _collect(problems, lambda: _text(entry, "consent_attribute", where))
+    on_no_consent = _collect(problems, lambda: _choice(entry, "on_no_consent", NO_CONSENT_CHOICES, where))
+    if len(problems) > found:
+        return None
     return ActionConfig(
         name=name,
         delivery=delivery,
         event_type=event_type,
         custom_event_name=custom_event_name,
         action_source=action_source,
-        disable_automapping=_flag(entry, "disable_automapping", where),
-        debug=_flag(entry, "debug", where),
-        pixel_id=_text(entry, "pixel_id", where),
-        api_key_secret_id=_secret_reference(entry, where),
-        mappings=_mappings(entry.get("mappings"), where),
-        custom_data=_custom_data(entry.get("custom_data"), event_type, where),
-        decimal_separator=_choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where) or ".",
-        consent_attribute=_text(entry, "consent_attribute", where),
-        on_no_consent=_choice(entry, "on_no_consent", NO_CONSENT_CHOICES, where) or "skip",
+        disable_automapping=disable_automapping,
+        debug=debug,
+        pixel_id=pixel_id,
+        api_key_secret_id=api_key_secret_id,
+        mappings=mappings,
+        custom_data=custom_data,
+        decimal_separator=decimal_separator or ".",
+        consent_attribute=consent_attribute,
+        on_no_consent=on_no_consent or "skip",
     )
 
 
@@ -165,7 +225,8 @@ def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, require
     if value is None and not required:
         return None
     if value not in allowed:
-        raise ConfigError(f"{where}.{key}: must be one of {', '.join(allowed)}")
+        hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
+        raise ConfigError(f"{where}.{key}: must be one of {', '.join(allowed)}{hint}")
     return value
 
 
@@ -174,7 +235,8 @@ def _event_type(value: object, where: str) -> str:
     if isinstance(value, str):
         value = value.strip().lower().replace(" ", "_")
     if value not in wire.EVENT_TYPES:
-        raise ConfigError(f"{where}.event_type: must be one of {', '.join(sorted(wire.EVENT_TYPES))}")
+        hint = did_you_mean(value, wire.EVENT_TYPES) if isinstance(value, str) else ""
+        raise ConfigError(f"{where}.event_type: must be one of {', '.join(sorted(wire.EVENT_TYPES))}{hint}")
     return value
 
 
@@ -215,23 +277,27 @@ def _secret_reference(entry: dict, where: str) -> str | None:
     return value
 
 
-def _mappings(value: object, where: str) -> dict[str, str]:
+def _mappings(value: object, where: str, problems: list[str]) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}.mappings: must be an object of field -> Tealium attribute")
+        problems.append(f"{where}.mappings: must be an object of field -> Tealium attribute")
+        return {}
     for key, attribute in value.items():
         if key in wire.REFUSED_USER_FIELDS:
             raw = wire.REFUSED_USER_FIELDS[key]
-            raise ConfigError(
+            problems.append(
                 f"{where}.mappings.{key}: OpenAI no longer takes hashed {raw} values and a hash cannot be turned "
                 f'back into the raw value: map the raw attribute to "{raw}" instead'
             )
-        if key not in MAPPABLE_FIELDS:
-            raise ConfigError(f"{where}.mappings.{key}: unknown field (allowed: {', '.join(sorted(MAPPABLE_FIELDS))})")
-        if not isinstance(attribute, str) or not attribute.strip():
-            raise ConfigError(f"{where}.mappings.{key}: must name a Tealium attribute or a dotted path")
-    return {key: attribute.strip() for key, attribute in value.items() if attribute is not None}
+        elif key not in MAPPABLE_FIELDS:
+            hint = did_you_mean(key, MAPPABLE_FIELDS)
+            problems.append(
+                f"{where}.mappings.{key}: unknown field{hint} (allowed: {', '.join(sorted(MAPPABLE_FIELDS))})"
+            )
+        elif not isinstance(attribute, str) or not attribute.strip():
+            problems.append(f"{where}.mappings.{key}: must name a Tealium attribute or a dotted path")
+    return {key: attribute.strip() for key, attribute in value.items() if isinstance(attribute, str)}
 
 
 def _custom_data(value: object, event_type: str, where: str) -> dict[str, str]:

@@ -21,6 +21,13 @@ STATUS_METRICS = {
     "dead_lettered": "EventsDeadLettered",
 }
 
+#: Counted when a new actions document from SSM fails its checks and the last good one stays in use.
+ACTIONS_REJECTED_METRIC = "ActionsConfigRejected"
+
+
+def record_actions_rejected(metrics: Metrics) -> None:
+    metrics.add_metric(name=ACTIONS_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
+
 
 def record_counts(metrics: Metrics, counts: Mapping[str, int], received: int) -> None:
     metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=received)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connector.actions import ActionConfig, Route, load_actions
+from connector.actions_parameter import ParameterActions, parameter_name
 from connector.client import OpenAIClient
 from connector.delivery import Sender
 from connector.errors import ConfigError
@@ -65,11 +66,14 @@ def sqs_queue(queue_url: str | None) -> EventQueue | None:
     return EventQueue(LazySqsClient(), queue_url) if queue_url else None
 
 
-def build_ingest_service(default_actions: Path, environ: Mapping[str, str] | None = None) -> IngestService:
+def build_ingest_service(
+    default_actions: Path,
+    environ: Mapping[str, str] | None = None,
+    on_actions_rejected: Callable[[str], None] = lambda problem: None,
+) -> IngestService:
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    actions = load_actions(settings.actions_config or default_actions)
-    check_routes(actions, settings)
+    actions = configured_actions(settings, default_actions, on_actions_rejected)
     return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
 
 
@@ -79,6 +83,20 @@ def build_batch_service(environ: Mapping[str, str] | None = None) -> BatchServic
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
     return BatchService(build_sender(settings), sqs_queue(settings.dead_letter_queue_url), settings.max_receive_count)
+
+
+def configured_actions(
+    settings: Settings, default_actions: Path, on_rejected: Callable[[str], None] = lambda problem: None
+) -> Mapping[str, ActionConfig]:
+    """ACTIONS_CONFIG's document (a file, or `ssm:/name` read again every ACTIONS_MAX_AGE_SECONDS), else the default."""
+    name = parameter_name(settings.actions_config)
+    if name:
+        return ParameterActions(
+            name, settings.actions_max_age_seconds, lambda actions: check_routes(actions, settings), on_rejected
+        )
+    actions = load_actions(settings.actions_config or default_actions)
+    check_routes(actions, settings)
+    return actions
 
 
 def check_routes(actions: Mapping[str, ActionConfig], settings: Settings) -> None:

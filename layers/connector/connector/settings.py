@@ -17,6 +17,8 @@ DEFAULT_MAX_RECEIVE_COUNT = 5
 DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
 #: Sent as `integration_source` unless INTEGRATION_SOURCE says otherwise: this project, as OpenAI sees it.
 DEFAULT_INTEGRATION_SOURCE = "tealium-openai-connector-aws"
+#: How long an actions document read from SSM (ACTIONS_CONFIG=ssm:/name) is used before it is read again.
+DEFAULT_ACTIONS_MAX_AGE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Settings:
     integration_source: str | None = DEFAULT_INTEGRATION_SOURCE
     api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+    actions_max_age_seconds: int = DEFAULT_ACTIONS_MAX_AGE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +58,9 @@ class Settings:
         max_receive_count = _whole_number(
             get("MAX_RECEIVE_COUNT"), "MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, 1, 1000
         )
+        actions_max_age = _whole_number(
+            get("ACTIONS_MAX_AGE_SECONDS"), "ACTIONS_MAX_AGE_SECONDS", DEFAULT_ACTIONS_MAX_AGE_SECONDS, 1, 3600
+        )
         return cls(
             pixel_id=get("PIXEL_ID"),
             default_action_source=default_action_source,
@@ -66,6 +72,7 @@ class Settings:
             integration_source=_integration_source(env.get("INTEGRATION_SOURCE")),
             api_key_max_age_seconds=max_age,
             max_receive_count=max_receive_count,
+            actions_max_age_seconds=actions_max_age,
         )
 
 
