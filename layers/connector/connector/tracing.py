@@ -1,9 +1,11 @@
-"""The handlers' Powertools Tracer, without the X-Ray SDK's import cost when tracing is off.
+"""The handlers' Powertools Tracer, without the X-Ray SDK's import cost unless it is asked for.
 
-Importing aws_xray_sdk.core builds its global recorder and a botocore client for sampling
-rules: about 80 ms of every cold start (bench/coldstart.py). With tracing on that is the
-price of traces; with POWERTOOLS_TRACE_DISABLED set, the Tracer gets a no-op provider
-(Powertools' own extension point) and the SDK is never imported.
+With the template's default (XRaySdkTracing false) Lambda's active tracing and API Gateway record
+each request's trace by themselves, and POWERTOOLS_TRACE_DISABLED is set: the Tracer gets a no-op
+provider (Powertools' own extension point) and the SDK is neither imported nor in the layer.
+Importing aws_xray_sdk.core and patching the libraries it traces loads botocore: about 1x
+`import boto3` more on every cold start (bench/coldstart.py), the price of SDK subsegments when
+XRaySdkTracing is true (layers/xray/requirements.txt).
 """
 
 from __future__ import annotations
