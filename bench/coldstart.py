@@ -67,7 +67,7 @@ print((time.perf_counter() - start) * 1000)
 
 
 def _condition(template: dict[str, Any], name: str, parameters: dict[str, Any]) -> bool:
-    (kind, (left, right)), = template["Conditions"][name].items()
+    ((kind, (left, right)),) = template["Conditions"][name].items()
     if kind != "Fn::Equals":
         raise ValueError(f"Conditions.{name}: only Fn::Equals is evaluated here")
     values = [parameters[v["Ref"]] if isinstance(v, dict) else v for v in (left, right)]
