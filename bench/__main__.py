@@ -178,7 +178,11 @@ def main() -> int:
             ],
         ],
     )
-    print(f"   log bytes per ingest invocation (INFO line + metrics, as deployed): {ends['ingest_log_bytes']}")
+    print(
+        f"   cold p50 = handler import {ends['cold']['import_p50']:.0f} ms + first request "
+        f"{ends['cold']['first_request_p50']:.0f} ms (boto3, a Secrets Manager client, the secret, a new connection); "
+        f"log bytes per ingest invocation (INFO line + metrics, as deployed): {ends['ingest_log_bytes']}"
+    )
 
     purchase = next(r for r in core_rows if r["action"] == "purchase")
     typical = batch_result["rows"][1]
