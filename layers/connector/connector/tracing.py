@@ -3,9 +3,9 @@
 With the template's default (XRaySdkTracing false) Lambda's active tracing and API Gateway record
 each request's trace by themselves, and POWERTOOLS_TRACE_DISABLED is set: the handlers get the no-op
 stand-in below and the SDK is neither imported nor in the layer.
-Importing aws_xray_sdk.core and patching the libraries it traces loads botocore: about 1x
-`import boto3` more on every cold start (bench/coldstart.py), the price of SDK subsegments when
-XRaySdkTracing is true (layers/xray/requirements.txt).
+Importing aws_xray_sdk.core and patching the libraries it traces loads botocore on every cold
+start (bench/coldstart.py prices it): what SDK subsegments cost when XRaySdkTracing is true
+(layers/xray/requirements.txt).
 """
 
 from __future__ import annotations
