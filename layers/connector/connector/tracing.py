@@ -10,6 +10,7 @@ start (bench/coldstart.py prices it): what SDK subsegments cost when XRaySdkTrac
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -40,7 +41,8 @@ def tracing_disabled() -> bool:
 
 
 def build_tracer() -> Tracer | Untraced:
-    if tracing_disabled():
+    # Without XRaySdkLayer there is no SDK to trace with, whatever the variable says (sam local, say).
+    if tracing_disabled() or importlib.util.find_spec("aws_xray_sdk") is None:
         return Untraced()
     from aws_lambda_powertools import Tracer  # the X-Ray SDK layer's (template parameter XRaySdkTracing)
 
