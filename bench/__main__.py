@@ -140,6 +140,8 @@ def main() -> int:
     for key, name in (("connector", "ConnectorLayer"), ("xray_sdk", "XRaySdkLayer (only with XRaySdkTracing=true)")):
         contents = ", ".join(f"{row['package']} {row['bytes'] / 1e6:.2f}" for row in layers[key]["rows"])
         print(f"   {name}: {layers[key]['bytes'] / 1e6:.1f} MB without .pyc ({contents} MB)")
+    together = layers["connector"]["bytes"] + layers["xray_sdk"]["bytes"]
+    print(f"   ratio: ConnectorLayer is {layers['connector']['bytes'] / together:.2f}x the two layers together")
 
     ends = latency.run()
     results["latency"] = ends
@@ -201,6 +203,9 @@ def main() -> int:
         row["item"] for row in modes[-1]["items"] if row["item"] not in {r["item"] for r in modes[0]["items"]}
     ]
 
+    def lambda_usd(mode: dict) -> float:
+        return sum(row["usd"] for row in mode["items"] if row["item"].startswith("Lambda"))
+
     def usd(mode: dict, item: str) -> str:
         found = next((row for row in mode["items"] if row["item"] == item), None)
         return f"{found['usd']:.3f}" if found else "-"
@@ -210,7 +215,11 @@ def main() -> int:
         f"{inputs['memory_mb']} MB arm64, {inputs['events_per_second']:.0f} events/s (ASSUMED), OpenAI "
         f"{cost.OPENAI_ROUND_TRIP_MS:.0f} ms (ASSUMED), {inputs['ingest_log_bytes']} log bytes per ingest call",
         ["charge", *(m["mode"] for m in modes)],
-        [[item, *(usd(m, item) for m in modes)] for item in items] + [["total", *(f"{m['usd']:.2f}" for m in modes)]],
+        [[item, *(usd(m, item) for m in modes)] for item in items]
+        + [
+            ["total", *(f"{m['usd']:.2f}" for m in modes)],
+            ["ratio: total / Lambda charges alone", *(f"{m['usd'] / lambda_usd(m):.1f}x" for m in modes)],
+        ],
     )
     print(
         "   per month whatever the volume: "
