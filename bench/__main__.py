@@ -148,7 +148,8 @@ def main() -> int:
     added, ratio = ends["added_ms"], ends["added_ratio"]
     _table(
         f"5. End to end, real-time purchase: local HTTP front -> ingest handler -> stand-in answering after "
-        f"{ends['response_ms']:.0f} ms; added = connector minus the same request straight to the stand-in",
+        f"{ends['response_ms']:.0f} ms; added = connector minus the same request straight to the stand-in "
+        "(warm: each pair back to back; cold: minus the stand-in's p50)",
         ["", "p50 ms", "p99 ms", "n", "added p50", "added p99", "added / response time p50, p99"],
         [
             [
