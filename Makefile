@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo serve cli test soak lint bench samples build validate clean
 
-$(BIN)/.installed: requirements-dev.txt layers/connector/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/connector/requirements.txt layers/xray/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt

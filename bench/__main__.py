@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "connector"), str(ROOT)]
 
-from bench import batch, coldstart, core, cost, peer  # noqa: E402
+from bench import batch, coldstart, core, cost, latency, layer, peer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -116,22 +116,75 @@ def main() -> int:
     cold = coldstart.run()
     results["cold_start"] = cold
     _table(
-        f"4. Cold start: import in a fresh interpreter (median of {coldstart.RUNS}); baseline = import boto3",
+        f"4. Cold start as deployed (template.yaml's defaults, tracing included; only what a deployed function "
+        f"can import): import in a fresh interpreter, median of {coldstart.RUNS}; baseline = import boto3",
         ["module", "ms", "ratio", "target", ""],
         [
             [
                 r["target"],
                 f"{r['ms']:.0f}",
                 f"{r['ratio']:.2f}x",
-                "<= 1.5x" if r["target"] == "ingest handler" else "",
-                _verdict(r["ratio"], cold["target_ratio"]) if r["target"] == "ingest handler" else "",
+                "<= 1.5x" if r["target"] == cold["target_row"] else "",
+                _verdict(r["ratio"], cold["target_ratio"]) if r["target"] == cold["target_row"] else "",
             ]
             for r in cold["rows"]
         ],
     )
+    for key, label in (("ingest_top_imports", "ingest handler"), ("sdk_top_imports", "with the X-Ray SDK")):
+        print(
+            f"   heaviest imports, {label} (cumulative ms): "
+            + ", ".join(f"{row['module']} {row['ms']:.0f}" for row in cold[key][:6])
+        )
+    layers = layer.run()
+    results["layers"] = layers
+    for key, name in (("connector", "ConnectorLayer"), ("xray_sdk", "XRaySdkLayer (only with XRaySdkTracing=true)")):
+        contents = ", ".join(f"{row['package']} {row['bytes'] / 1e6:.2f}" for row in layers[key]["rows"])
+        print(f"   {name}: {layers[key]['bytes'] / 1e6:.1f} MB without .pyc ({contents} MB)")
+    together = layers["connector"]["bytes"] + layers["xray_sdk"]["bytes"]
+    print(f"   ratio: ConnectorLayer is {layers['connector']['bytes'] / together:.2f}x the two layers together")
+
+    ends = latency.run()
+    results["latency"] = ends
+    added, ratio = ends["added_ms"], ends["added_ratio"]
+    _table(
+        f"5. End to end, real-time purchase: local HTTP front -> ingest handler -> stand-in answering after "
+        f"{ends['response_ms']:.0f} ms; added = connector minus the same request straight to the stand-in "
+        "(warm: each pair back to back; cold: minus the stand-in's p50)",
+        ["", "p50 ms", "p99 ms", "n", "added p50", "added p99", "added / response time p50, p99"],
+        [
+            [
+                "warm",
+                f"{ends['warm']['p50']:.1f}",
+                f"{ends['warm']['p99']:.1f}",
+                str(ends["warm"]["n"]),
+                f"{added['warm_p50']:.1f}",
+                f"{added['warm_p99']:.1f}",
+                f"{ratio['warm_p50']:.2f}x, {ratio['warm_p99']:.2f}x",
+            ],
+            [
+                "cold (fresh interpreter: import + first request)",
+                f"{ends['cold']['p50']:.0f}",
+                f"{ends['cold']['p99']:.0f}",
+                str(ends["cold"]["n"]),
+                f"{added['cold_p50']:.0f}",
+                f"{added['cold_p99']:.0f}",
+                f"{ratio['cold_p50']:.1f}x, {ratio['cold_p99']:.1f}x",
+            ],
+            [
+                "stand-in alone",
+                f"{ends['direct']['p50']:.1f}",
+                f"{ends['direct']['p99']:.1f}",
+                str(ends["direct"]["n"]),
+                "",
+                "",
+                "",
+            ],
+        ],
+    )
     print(
-        "   heaviest imports under the ingest handler (cumulative ms): "
-        + ", ".join(f"{row['module']} {row['ms']:.0f}" for row in cold["ingest_top_imports"][:6])
+        f"   cold p50 = handler import {ends['cold']['import_p50']:.0f} ms + first request "
+        f"{ends['cold']['first_request_p50']:.0f} ms (boto3, a Secrets Manager client, the secret, a new connection); "
+        f"log bytes per ingest invocation (INFO line + metrics, as deployed): {ends['ingest_log_bytes']}"
     )
 
     purchase = next(r for r in core_rows if r["action"] == "purchase")
@@ -140,16 +193,45 @@ def main() -> int:
         purchase["us_per_event"] / 1e6,
         typical["ms_per_batch"] / 1e3 / batch.RECORDS_PER_BATCH,
         typical["requests_per_100k"] // (batch.STREAM_EVENTS // batch.RECORDS_PER_BATCH),
+        typical["event_bytes"],
+        typical["message_bytes"],
+        ends["ingest_log_bytes"],
     )
     results["cost"] = costs
+    inputs = costs["inputs"]
+    modes = costs["modes"]
+    items = [row["item"] for row in modes[0]["items"]] + [
+        row["item"] for row in modes[-1]["items"] if row["item"] not in {r["item"] for r in modes[0]["items"]}
+    ]
+
+    def lambda_usd(mode: dict) -> float:
+        return sum(row["usd"] for row in mode["items"] if row["item"].startswith("Lambda"))
+
+    def usd(mode: dict, item: str) -> str:
+        found = next((row for row in mode["items"] if row["item"] == item), None)
+        return f"{found['usd']:.3f}" if found else "-"
+
     _table(
-        f"5. Lambda cost per million purchase events at {costs['memory_mb']} MB arm64 "
-        f"(CPU {costs['cpu_ms_per_event_core']:.2f} + {costs['cpu_ms_per_event_send']:.3f} ms/event at that size; "
-        f"ASSUMED: ${cost.PRICE_PER_GB_SECOND}/GB-s, ${cost.PRICE_PER_MILLION_REQUESTS}/M requests, "
-        f"OpenAI {cost.OPENAI_ROUND_TRIP_MS:.0f} ms, SQS {cost.SQS_ROUND_TRIP_MS:.0f} ms round trips)",
-        ["delivery mode", "invocations", "GB-seconds", "USD"],
-        [[r["mode"], f"{r['invocations']:,.0f}", f"{r['gb_seconds']:,.1f}", f"{r['usd']:.2f}"] for r in costs["rows"]],
+        f"6. AWS cost per million purchase events (USD, us-east-1 list prices in bench/cost.py) at "
+        f"{inputs['memory_mb']} MB arm64, {inputs['events_per_second']:.0f} events/s (ASSUMED), OpenAI "
+        f"{cost.OPENAI_ROUND_TRIP_MS:.0f} ms (ASSUMED), {inputs['ingest_log_bytes']} log bytes per ingest call",
+        ["charge", *(m["mode"] for m in modes)],
+        [[item, *(usd(m, item) for m in modes)] for item in items]
+        + [
+            ["total", *(f"{m['usd']:.2f}" for m in modes)],
+            ["ratio: total / Lambda charges alone", *(f"{m['usd'] / lambda_usd(m):.1f}x" for m in modes)],
+        ],
     )
+    print(
+        "   per month whatever the volume: "
+        + ", ".join(f"{row['item']} ${row['usd']:.2f}" for row in costs["monthly"])
+        + f"; total ${costs['monthly_usd']:.2f}"
+    )
+    for calls, ingress in costs["ingress"].items():
+        print(
+            f"   ingress, {calls}: REST API + API key ${ingress['rest_usd']:.3f} vs HTTP API ${ingress['http_usd']:.3f}"
+            f" + cached Lambda authorizer ${ingress['authorizer_usd']:.5f} ({ingress['authorizer_calls']} calls)"
+        )
 
     results["seconds"] = time.perf_counter() - started
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,7 @@ def run() -> dict:
             {
                 "size": name,
                 "event_bytes": len(encoded),
+                "message_bytes": len(queue.to_message(route, encoded).encode()),
                 "events_per_s": RECORDS_PER_BATCH / times["ours"],
                 "ms_per_batch": times["ours"] * 1e3,
                 "baseline_ms_per_batch": times["baseline"] * 1e3,

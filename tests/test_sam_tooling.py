@@ -131,9 +131,16 @@ def test_layer_holds_the_connector_package(build_dir):
     assert (build_dir / "ConnectorLayer" / "python" / "connector").is_dir()
 
 
-@pytest.mark.parametrize("dependency", ["urllib3", "aws_lambda_powertools", "aws_xray_sdk"])
+@pytest.mark.parametrize("dependency", ["urllib3", "aws_lambda_powertools"])
 def test_layer_holds_its_requirements(build_dir, dependency):
     assert (build_dir / "ConnectorLayer" / "python" / dependency).is_dir()
+
+
+@pytest.mark.parametrize("package", ["aws_xray_sdk", "botocore"])
+def test_only_the_optional_sdk_layer_holds_the_xray_sdk_and_botocore(build_dir, package):
+    # botocore ships with the Lambda runtime; a second copy in the connector's layer would shadow it.
+    assert not (build_dir / "ConnectorLayer" / "python" / package).exists()
+    assert (build_dir / "XRaySdkLayer" / "python" / package).is_dir()
 
 
 def test_layer_native_code_is_built_for_arm64(build_dir):

@@ -161,6 +161,26 @@ def test_layer_is_built_by_sam_with_python313_for_arm64(template):
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
+def test_tracing_keeps_the_xray_sdk_out_of_cold_starts_unless_asked_for(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    sdk_layer = template["Resources"]["XRaySdkLayer"]
+
+    assert parameter_default(template, "XRaySdkTracing") == "false"
+    assert template["Conditions"]["UseXRaySdk"] == {"Fn::Equals": [{"Ref": "XRaySdkTracing"}, "true"]}
+    assert variables["POWERTOOLS_TRACE_DISABLED"] == {"Fn::If": ["UseXRaySdk", "false", "true"]}
+    assert sdk_layer["Condition"] == "UseXRaySdk"
+    assert sdk_layer["Properties"]["ContentUri"] == "layers/xray/"
+    assert sdk_layer["Metadata"] == template["Resources"]["ConnectorLayer"]["Metadata"]
+
+
+def test_connector_layer_leaves_the_xray_sdk_to_its_own_layer():
+    layers = TEMPLATE_PATH.parent / "layers"
+
+    assert "aws-xray-sdk" not in (layers / "connector" / "requirements.txt").read_text()
+    assert "[tracer]" not in (layers / "connector" / "requirements.txt").read_text()
+    assert "aws-xray-sdk" in (layers / "xray" / "requirements.txt").read_text()
+
+
 def test_layer_folder_holds_its_requirements():
     requirements = (TEMPLATE_PATH.parent / "layers" / "connector" / "requirements.txt").read_text()
 
@@ -177,7 +197,10 @@ def test_handlers_are_app_lambda_handler_in_their_folders(template, function_id,
 
     assert properties["Handler"] == "app.lambda_handler"
     assert properties["CodeUri"] == code_uri
-    assert properties["Layers"] == [{"Ref": "ConnectorLayer"}]
+    assert properties["Layers"] == [
+        {"Ref": "ConnectorLayer"},
+        {"Fn::If": ["UseXRaySdk", {"Ref": "XRaySdkLayer"}, {"Ref": "AWS::NoValue"}]},
+    ]
 
 
 # --- settings ------------------------------------------------------------------------------------------

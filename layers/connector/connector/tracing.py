@@ -1,47 +1,49 @@
-"""The handlers' Powertools Tracer, without the X-Ray SDK's import cost when tracing is off.
+"""The handlers' Powertools Tracer, without the X-Ray SDK's import cost unless it is asked for.
 
-Importing aws_xray_sdk.core builds its global recorder and a botocore client for sampling
-rules: about 80 ms of every cold start (bench/coldstart.py). With tracing on that is the
-price of traces; with POWERTOOLS_TRACE_DISABLED set, the Tracer gets a no-op provider
-(Powertools' own extension point) and the SDK is never imported.
+With the template's default (XRaySdkTracing false) Lambda's active tracing and API Gateway record
+each request's trace by themselves, and POWERTOOLS_TRACE_DISABLED is set: the handlers get the no-op
+stand-in below and the SDK is neither imported nor in the layer.
+Importing aws_xray_sdk.core and patching the libraries it traces loads botocore on every cold
+start (bench/coldstart.py prices it): what SDK subsegments cost when XRaySdkTracing is true
+(layers/xray/requirements.txt).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Tracer
-from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 
-class _NoSegment(BaseSegment):
-    def close(self, end_time=None): ...
-    def add_subsegment(self, subsegment): ...
-    def remove_subsegment(self, subsegment): ...
-    def put_annotation(self, key, value): ...
-    def put_metadata(self, key, value, namespace="default"): ...
-    def add_exception(self, exception, stack, remote=False): ...
+class Untraced:
+    """What the handlers use of Powertools' Tracer, doing nothing.
+
+    Not `Tracer(disabled=True)`: that imports the X-Ray SDK to switch it off, and the connector's
+    layer no longer has it.
+    """
+
+    def capture_lambda_handler(
+        self, lambda_handler: Callable | None = None, capture_response: bool | None = None, **options
+    ) -> Callable:
+        if lambda_handler is None:  # used as @capture_lambda_handler(...)
+            return lambda handler: handler
+        return lambda_handler
 
 
-class _NoProvider(BaseProvider):
-    @contextmanager
-    def in_subsegment(self, name=None, **kwargs):
-        yield _NoSegment()
-
-    @asynccontextmanager
-    async def in_subsegment_async(self, name=None, **kwargs):
-        yield _NoSegment()
-
-    def put_annotation(self, key, value): ...
-    def put_metadata(self, key, value, namespace="default"): ...
-    def patch(self, modules): ...
-    def patch_all(self): ...
+def tracing_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in TRUTHY
 
 
-def build_tracer() -> Tracer:
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in TRUTHY:
-        return Tracer(disabled=True, provider=_NoProvider())
+def build_tracer() -> Tracer | Untraced:
+    # Without XRaySdkLayer there is no SDK to trace with, whatever the variable says (sam local, say).
+    if tracing_disabled() or importlib.util.find_spec("aws_xray_sdk") is None:
+        return Untraced()
+    from aws_lambda_powertools import Tracer  # the X-Ray SDK layer's (template parameter XRaySdkTracing)
+
     return Tracer()
