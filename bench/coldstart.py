@@ -67,10 +67,17 @@ print((time.perf_counter() - start) * 1000)
 
 
 def _condition(template: dict[str, Any], name: str, parameters: dict[str, Any]) -> bool:
-    ((kind, (left, right)),) = template["Conditions"][name].items()
+    return _evaluate(template["Conditions"][name], parameters, f"Conditions.{name}")
+
+
+def _evaluate(condition: dict[str, Any], parameters: dict[str, Any], where: str) -> bool:
+    """Fn::Equals of parameters and literals, and Fn::Not of that: what the template's conditions use."""
+    ((kind, operands),) = condition.items()
+    if kind == "Fn::Not":
+        return not _evaluate(operands[0], parameters, where)
     if kind != "Fn::Equals":
-        raise ValueError(f"Conditions.{name}: only Fn::Equals is evaluated here")
-    values = [parameters[v["Ref"]] if isinstance(v, dict) else v for v in (left, right)]
+        raise ValueError(f"{where}: only Fn::Equals and Fn::Not are evaluated here")
+    values = [parameters[v["Ref"]] if isinstance(v, dict) else v for v in operands]
     return values[0] == values[1]
 
 
@@ -85,6 +92,8 @@ def template_env(function_id: str, overrides: dict[str, str]) -> dict[str, str]:
         if isinstance(value, dict) and "Fn::If" in value:
             condition, when_true, when_false = value["Fn::If"]
             value = when_true if _condition(template, condition, parameters) else when_false
+        if value == {"Ref": "AWS::NoValue"}:
+            continue  # the variable is not set at all
         if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
             value = parameters[value["Ref"]]
         env[name] = PLACEHOLDERS[name] if value is None or isinstance(value, dict) else str(value)
