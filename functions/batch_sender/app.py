@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
@@ -18,7 +19,9 @@ RESERVE_SECONDS = 15
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
 tracer = build_tracer()
-service = build_batch_service()
+# The same bundled actions document as ingest's (actions.json here links to functions/ingest/actions.json),
+# or the file ACTIONS_CONFIG names: a queued event goes where its action's configuration says.
+service = build_batch_service(default_actions=Path(__file__).with_name("actions.json"))
 
 
 @logger.inject_lambda_context

@@ -71,18 +71,29 @@ def build_ingest_service(default_actions: Path, environ: Mapping[str, str] | Non
     return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
 
 
-def build_batch_service(environ: Mapping[str, str] | None = None) -> BatchService:
+def build_batch_service(default_actions: Path, environ: Mapping[str, str] | None = None) -> BatchService:
+    """The sender loads the same settings and actions document as ingest, checked the same way: where
+    a queued event goes comes from here, never from the message."""
     from connector.batch import BatchService  # the ingest function never imports the batch sender
 
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    return BatchService(build_sender(settings), sqs_queue(settings.dead_letter_queue_url), settings.max_receive_count)
+    actions = load_actions(settings.actions_config or default_actions)
+    check_routes(actions, settings)
+    routes = {name: action_route(action, settings) for name, action in actions.items()}
+    return BatchService(
+        build_sender(settings), sqs_queue(settings.dead_letter_queue_url), routes, settings.max_receive_count
+    )
+
+
+def action_route(action: ActionConfig, settings: Settings) -> Route:
+    return action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
 
 
 def check_routes(actions: Mapping[str, ActionConfig], settings: Settings) -> None:
     """Every action needs a pixel id and a key secret, from its overrides or the connector settings."""
     for name, action in actions.items():
-        route: Route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
+        route = action_route(action, settings)
         if not route.pixel_id:
             raise ConfigError(f"actions.{name}.pixel_id: no override and PIXEL_ID is not set")
         if not route.api_key_secret_id:
