@@ -149,8 +149,10 @@ def test_source_cidr_resource_policy_is_optional_and_off_by_default(template):
     condition, statements, otherwise = policy["Fn::If"]
 
     assert parameter_default(template, "AllowedSourceCidrs") == ""
-    assert condition == "HasAllowedSourceCidrs" and otherwise == NO_VALUE
+    assert condition == "HasAllowedSourceCidrs"
     allow, deny = statements
+    # Off: the one statement allows what no policy would allow (API keys still apply); never a Deny.
+    assert otherwise == [allow]
     assert (allow["Effect"], allow["Action"]) == ("Allow", "execute-api:Invoke")
     assert (deny["Effect"], deny["Action"]) == ("Deny", "execute-api:Invoke")
     assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": {"Ref": "AllowedSourceCidrs"}}}
