@@ -387,6 +387,9 @@ def test_dead_letter_queue_keeps_messages_no_longer_than_openais_7_days_by_defau
     }
     assert 0 < parameter_default(template, "DeadLetterRetentionSeconds") <= 7 * 24 * 3600
     assert template["Parameters"]["DeadLetterRetentionSeconds"]["MaxValue"] <= 14 * 24 * 3600
+    # SQS ages a message moved by the redrive from its first enqueue: a shorter DLQ would expire it at once.
+    minimum = template["Parameters"]["DeadLetterRetentionSeconds"]["MinValue"]
+    assert minimum >= queue_properties(template, "EventsQueue")["MessageRetentionPeriod"]
 
 
 def test_dead_letter_queue_accepts_only_the_events_queue(template):
