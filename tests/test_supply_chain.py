@@ -4,6 +4,9 @@ layer's Makefile (what `sam build` runs) in pip's hash-checking mode, for the La
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,30 @@ def test_dev_requirements_take_the_layers_ranges_not_the_lock():
 
     assert "-r layers/connector/requirements.in" in dev
     assert "layers/connector/requirements.txt" not in dev
+
+
+def run_layer_build(tmp_path: Path, requirements: str) -> subprocess.CompletedProcess[str]:
+    """The layer's Makefile target, as `sam build` runs it, over a copy of the layer with these requirements."""
+    source = tmp_path / "layer"
+    shutil.copytree(LAYER, source, ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "requirements.txt").write_text(requirements)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    return subprocess.run(
+        ["make", "--no-print-directory", "build-ConnectorLayer", f"ARTIFACTS_DIR={artifacts}",
+         f"PYTHON={sys.executable}"],
+        cwd=source, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.integration
+def test_layer_build_refuses_a_wheel_whose_hash_differs(tmp_path, lock):
+    # One small distribution of the lock (PyPI must be reachable, as for `sam build`).
+    ((name, version, hashes),) = [p for p in PINNED.findall(lock) if p[0] == "urllib3"]
+    genuine = f"{name}=={version} \\\n{hashes}"
+    tampered = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, genuine)
+
+    assert run_layer_build(tmp_path / "genuine", genuine).returncode == 0
+    refused = run_layer_build(tmp_path / "tampered", tampered)
+    assert refused.returncode != 0
+    assert "HASHES" in refused.stderr.upper()
