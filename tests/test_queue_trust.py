@@ -172,3 +172,14 @@ def test_sender_refuses_an_actions_document_that_gives_an_action_no_pixel(connec
     monkeypatch.delenv("PIXEL_ID")
     with pytest.raises(ConfigError, match=r"actions\.\w+\.pixel_id"):
         load_handler("batch_sender")
+
+
+def test_dead_lettered_message_redriven_to_the_queue_is_sent(batch_app, standin, aws):
+    # What `aws sqs start-message-move-task` moves back: the message with its dead_letter note.
+    redriven = genuine("RD-1") | {"dead_letter": {"reason": "OpenAI answered 401 ...", "at_ms": 1}}
+    send(aws.queue_url, [json.dumps(redriven)])
+
+    drain(poller_for(batch_app, aws.queue_url))
+
+    assert standin.event_ids() == ["RD-1"]
+    assert dead_letter_reasons(aws.dlq_url) == []
