@@ -64,7 +64,7 @@ validate: .venv-sam/.installed
 
 lock: setup  ## re-pin the layer's dependencies (layers/connector/requirements.in) with hashes into its requirements.txt
 	$(BIN)/pip install --quiet "uv==0.13.8"
-	$(BIN)/uv pip compile layers/connector/requirements.in --upgrade --generate-hashes --python-version 3.13 \
+	$(BIN)/uv pip compile --quiet layers/connector/requirements.in --upgrade --generate-hashes --python-version 3.13 \
 		--python-platform aarch64-manylinux_2_28 --custom-compile-command "make lock" \
 		--output-file layers/connector/requirements.txt
 

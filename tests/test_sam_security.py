@@ -3,7 +3,17 @@ the API's resource policy and access logs reach the stage SAM generates."""
 
 from __future__ import annotations
 
-from tests.test_sam_tooling import pytestmark, transformed  # noqa: F401 (the transformed template fixture)
+import json
+
+from tests.test_sam_tooling import (  # noqa: F401 (the transformed template fixture)
+    SAM_PYTHON,
+    TEMPLATE,
+    TRANSFORM_SCRIPT,
+    output_of,
+    pytestmark,
+    run,
+    transformed,
+)
 
 FUNCTION_ROLES = {"IngestFunction": "IngestFunctionRole", "BatchSenderFunction": "BatchSenderFunctionRole"}
 
@@ -61,3 +71,17 @@ def test_5xx_alarm_names_the_rest_api_sam_generates(transformed):  # noqa: F811
     assert dimensions["ApiName"] == resources["EventsApi"]["Properties"]["Name"]
     (stage,) = of_type(transformed, "AWS::ApiGateway::Stage").values()
     assert dimensions["Stage"] == stage["Properties"]["StageName"]
+
+
+def test_source_cidrs_given_at_deploy_become_the_deny_condition():
+    # CloudFormation hands the transform a CommaDelimitedList parameter as a list.
+    cidrs = ["203.0.113.0/24", "2001:db8::/32"]
+    parameters = f"transform(template, {{'AllowedSourceCidrs': {cidrs!r}}},"
+    script = TRANSFORM_SCRIPT.replace("transform(template, {},", parameters)
+    assert parameters in script
+    result = run(SAM_PYTHON, "-c", script, TEMPLATE)
+    assert result.returncode == 0, output_of(result)
+    body = json.loads(result.stdout)["Resources"]["EventsApi"]["Properties"]["Body"]
+
+    _, (_, deny), _ = body["x-amazon-apigateway-policy"]["Statement"]["Fn::If"]
+    assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": cidrs}}
