@@ -10,9 +10,9 @@ PY13_DIR := $(dir $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve cli test soak lint bench samples build validate clean
+.PHONY: setup demo serve cli test soak lint bench samples build validate lock clean
 
-$(BIN)/.installed: requirements-dev.txt layers/connector/requirements.txt layers/xray/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/connector/requirements.in layers/xray/requirements.in
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
@@ -27,6 +27,12 @@ node_modules/.installed: package.json package-lock.json
 	.venv-sam/bin/pip install --quiet aws-sam-cli
 	touch $@
 
+# checkov pins versions of packages the test tools need newer (packaging, boto3): a venv of its own.
+.venv-checkov/.installed: requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 setup: $(BIN)/.installed node_modules/.installed
 
 demo: setup  ## the whole connector on loopback: sample events in, what OpenAI receives out
@@ -38,7 +44,7 @@ serve: setup  ## the same, then keep serving for curl or a Tealium webhook
 cli: setup  ## the operator's command line: make cli ARGS="check my-actions.json" (see README)
 	PYTHONPATH=layers/connector $(BIN)/python -m connector $(ARGS)
 
-test: setup .venv-sam/.installed  ## lint, template checks, unit, property and integration tests
+test: setup .venv-sam/.installed .venv-checkov/.installed  ## lint, template checks, unit, property and integration tests
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not soak" $(ARGS)
 
@@ -59,5 +65,14 @@ validate: .venv-sam/.installed
 	.venv-sam/bin/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
+lock: setup  ## re-pin each layer's dependencies (layers/*/requirements.in) with hashes into its requirements.txt
+	$(BIN)/pip install --quiet "uv==0.13.8"
+	$(BIN)/uv pip compile --quiet layers/connector/requirements.in --upgrade --generate-hashes --python-version 3.13 \
+		--python-platform aarch64-manylinux_2_28 --custom-compile-command "make lock" \
+		--output-file layers/connector/requirements.txt
+	$(BIN)/uv pip compile --quiet layers/xray/requirements.in --upgrade --generate-hashes --python-version 3.13 \
+		--python-platform aarch64-manylinux_2_28 --custom-compile-command "make lock" \
+		--output-file layers/xray/requirements.txt
+
 clean:
-	rm -rf $(VENV) .venv-sam node_modules .aws-sam .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sam .venv-checkov node_modules .aws-sam .pytest_cache .hypothesis

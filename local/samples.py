@@ -18,14 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "connector"))
 
 from connector import wire  # noqa: E402
-from connector.actions import Route  # noqa: E402
 from connector.queue import to_message  # noqa: E402
 
 from local.apigw import proxy_event  # noqa: E402
 
 EVENTS = ROOT / "events"
-#: `sam local invoke --env-vars events/env.json`: the SQS sample's route names the same pixel and secret.
-SAM_LOCAL_ENV = EVENTS / "env.json"
 
 
 def refreshed(document: dict, now_ms: int) -> dict:
@@ -78,8 +75,6 @@ def write_samples(now_ms: int | None = None) -> list[Path]:
         ),
         "apigw/purchase-debug.json": proxy_event("purchase_debug", json.dumps(purchase)),
     }
-    sender_env = json.loads(SAM_LOCAL_ENV.read_text())["BatchSenderFunction"]
-    route = Route(sender_env["PIXEL_ID"], sender_env["API_KEY_SECRET_ID"], False, sender_env["BASE_URL"])
     events = [
         {
             "id": f"ORD-{n}",
@@ -92,7 +87,8 @@ def write_samples(now_ms: int | None = None) -> list[Path]:
         for n in (10042, 10043)
     ]
     samples["sqs/batch-sender.json"] = {
-        "Records": [sqs_record(to_message(route, wire.encode_event(event))) for event in events]
+        # A message names its action only; the sender's own configuration (events/env.json) says where.
+        "Records": [sqs_record(to_message("purchase_batched", wire.encode_event(event))) for event in events]
     }
     written = []
     for relative, content in samples.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import boto3
 import pytest
@@ -173,3 +174,47 @@ def test_the_ingest_function_follows_the_parameter_and_alarms_on_a_bad_edit(
     assert post("purchase_debug") == 200
     assert metrics.count("ActionsConfigRejected") == 1
     assert [r.validate_only for r in standin.requests if r.status == 200] == [False, False, True]
+
+
+def test_the_batch_sender_routes_by_the_parameter_it_reads_itself(
+    ssm, name, connector_env, monkeypatch, standin, aws, lambda_context
+):
+    from connector import wire
+    from connector.queue import to_message
+
+    from local.samples import sqs_record
+
+    # GIVEN the batch sender configured with ACTIONS_CONFIG=ssm:/name holding one batched action
+    batched = {"delivery": "batched", "event_type": "page_viewed"}
+    put(ssm, name, {"actions": {"page_view": batched}})
+    monkeypatch.setenv("ACTIONS_CONFIG", f"ssm:{name}")
+    sender = load_handler("batch_sender")
+    event = {"id": "PV-1", "type": "page_viewed", "timestamp_ms": 0, "action_source": "web",
+             "source_url": "https://shop.example.com/", "data": {"type": "contents"}}  # fmt: skip
+
+    def deliver(action: str, event_id: str) -> dict:
+        queued = event | {"id": event_id, "timestamp_ms": fresh_timestamp_ms()}
+        records = [sqs_record(to_message(action, wire.encode_event(queued)))]
+        return sender.lambda_handler({"Records": records}, lambda_context)
+
+    # WHEN messages name that action, then an action the document gains without a redeploy
+    assert deliver("page_view", "PV-1") == {"batchItemFailures": []}
+    put(ssm, name, {"actions": {"page_view": batched, "page_view_debug": batched | {"debug": True}}})
+    assert deliver("page_view_debug", "PV-2") == {"batchItemFailures": []}
+    # AND an action the document no longer holds
+    put(ssm, name, {"actions": {"page_view_debug": batched | {"debug": True}}})
+    assert deliver("page_view", "PV-3") == {"batchItemFailures": []}
+
+    # THEN the first two went where the parameter said, and the third was dead-lettered, never sent
+    assert [(r.json["events"][0]["id"], r.json["validate_only"]) for r in standin.requests] == [
+        ("PV-1", False),
+        ("PV-2", True),
+    ]
+    parked = boto3.client("sqs").receive_message(QueueUrl=aws.dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert [m["MessageAttributes"]["reason"]["StringValue"] for m in parked] == [
+        "message.action: not an action this sender is configured with"
+    ]
+
+
+def fresh_timestamp_ms() -> int:
+    return round(time.time() * 1000)

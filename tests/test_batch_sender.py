@@ -14,7 +14,6 @@ from local.openai_standin import Fault
 from local.sqs_poller import EventSourcePoller
 from tests.conftest import (
     STANDIN_KEY,
-    STANDIN_PIXEL,
     apply_environment,
     connector_environment,
     fresh,
@@ -103,13 +102,12 @@ def test_refused_key_keeps_events_until_they_reach_the_dead_letter_queue(
 
 
 def test_event_that_aged_out_while_queued_is_dead_lettered_not_sent(batch_app, standin, aws):
-    from connector.actions import Route
     from connector.queue import to_message
 
-    route = Route(STANDIN_PIXEL, aws.secret_id, False, standin.base_url)
     old = {"id": "OLD-1", "type": "page_viewed", "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
            "source_url": "https://shop.example.com/", "action_source": "web", "data": {"type": "contents"}}
-    boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody=to_message(route, wire.encode_event(old)))
+    message = to_message("page_view", wire.encode_event(old))
+    boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody=message)
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody="not a connector message")
     drain(poller_for(batch_app, aws.queue_url))
     assert standin.requests == []
@@ -128,7 +126,6 @@ def test_sample_sqs_event_is_accepted_by_the_handler(batch_app, standin, aws, la
     for record in event["Records"]:
         body = json.loads(record["body"])
         body["event"]["timestamp_ms"] = now
-        body["route"] |= {"base_url": standin.base_url, "api_key_secret_id": aws.secret_id, "pixel_id": STANDIN_PIXEL}
         record["body"] = json.dumps(body)
     answer = batch_app.lambda_handler(event, lambda_context)
     assert answer == {"batchItemFailures": []}

@@ -11,7 +11,6 @@ import time
 import boto3
 import pytest
 from connector import wire
-from connector.actions import Route
 from connector.errors import ConfigError
 from connector.queue import to_message
 from connector.runtime import build_ingest_service
@@ -233,7 +232,6 @@ def old_contract_event(event_id: str, **user: object) -> dict[str, object]:
 
 def test_a_queued_event_with_a_field_openai_no_longer_takes_is_dead_lettered_not_sent(connector_env, standin, aws):
     # GIVEN messages an older version queued: each with one field the current contract does not have
-    route = Route(STANDIN_PIXEL, aws.secret_id, False, standin.base_url)
     removed = {
         "OLD-external_id": {"external_id": "CUST-00042"},
         "OLD-countries_sha256": {"countries_sha256": [COUNTRY_US_SHA256]},
@@ -244,7 +242,7 @@ def test_a_queued_event_with_a_field_openai_no_longer_takes_is_dead_lettered_not
     events.append(old_contract_event("NEW-1", emails_sha256=[EMAIL_USER_SHA256]))
     sqs = boto3.client("sqs")
     for event in events:
-        sqs.send_message(QueueUrl=aws.queue_url, MessageBody=to_message(route, wire.encode_event(event)))
+        sqs.send_message(QueueUrl=aws.queue_url, MessageBody=to_message("page_view", wire.encode_event(event)))
     # WHEN the batch sender takes them
     app = load_handler("batch_sender")
     poller = EventSourcePoller(aws.queue_url, app.lambda_handler, batch_size=10, window_seconds=1,

@@ -134,14 +134,16 @@ def test_actions_parameter_name_must_start_with_a_slash(template, name, allowed)
 
 
 def test_functions_may_read_only_that_parameter_and_only_when_it_is_set(template):
-    policy = template["Resources"]["ActionsParameterReadPolicy"]
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    for role in ("IngestFunctionRole", "BatchSenderFunctionRole"):
+        (policy,) = template["Resources"][role]["Properties"]["Policies"]
+        conditional = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+        [(_, statement, otherwise)] = [c for c in conditional if c[0] == "HasActionsParameter"]
 
-    assert policy["Condition"] == "HasActionsParameter"
-    assert statement["Action"] == "ssm:GetParameter"
-    assert statement["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ActionsParameterName}"
-    }
+        assert otherwise == {"Ref": "AWS::NoValue"}
+        assert statement["Action"] == "ssm:GetParameter"
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ActionsParameterName}"
+        }
 
 
 def test_a_rejected_actions_document_alarms(template):

@@ -60,7 +60,7 @@ def prepared(ingest, action: str, documents: list[dict]):
 def queue_message_bytes(ingest, action: str, document: dict) -> int:
     (event,) = prepared(ingest, action, [document])
     assert event.ok, event.errors
-    return len(queue.to_message(event.route, event.encoded).encode())
+    return len(queue.to_message(action, event.encoded).encode())
 
 
 def fill(setters, max_chars: int, measure, target: int) -> None:
@@ -204,7 +204,7 @@ def sqs_event(ingest, count: int) -> dict:
         documents.append(document)
     records = []
     for event in prepared(ingest, "page_view", documents):
-        body = queue.to_message(event.route, event.encoded)
+        body = queue.to_message("page_view", event.encoded)
         records.append(
             {
                 "messageId": f"m-{event.index}",

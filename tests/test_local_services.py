@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from local.services import Resources, aws_client, provision, start_fast_sqs, wait_for_depth
-from local.template import load_template
+from local.template import load_template, resolve_parameters
 
 pytestmark = pytest.mark.integration
 
@@ -296,7 +296,10 @@ def test_provision_from_the_repository_template(fast_sqs, moto):
     redrive = json.loads(queue["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == resources.dlq_arn
     assert int(redrive["maxReceiveCount"]) == int(properties["RedrivePolicy"]["maxReceiveCount"])
-    dlq_retention = template["Resources"]["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    # A parameter now (DeadLetterRetentionSeconds): provisioned with its default.
+    dlq_retention = resolve_parameters(template, template["Resources"]["DeadLetterQueue"]["Properties"])[
+        "MessageRetentionPeriod"
+    ]
     assert _queue_attributes(sqs_client, resources.dlq_url)["MessageRetentionPeriod"] == str(dlq_retention)
     secrets = aws_client("secretsmanager", moto.endpoint_url, REGION)
     assert secrets.get_secret_value(SecretId=resources.secret_id)["SecretString"] == "sk-real"

@@ -154,6 +154,14 @@ def test_functions_are_built_with_their_handler(build_dir, function_id):
     assert (build_dir / function_id / "app.py").is_file()
 
 
+def test_batch_sender_is_built_with_the_same_actions_document_as_ingest(build_dir):
+    # functions/batch_sender/actions.json links to ingest's: the build must hold the file, not the link.
+    built = build_dir / "BatchSenderFunction" / "actions.json"
+
+    assert not built.is_symlink()
+    assert built.read_bytes() == (REPO / "functions" / "ingest" / "actions.json").read_bytes()
+
+
 def test_built_template_points_at_the_built_artifacts(build_dir):
     built = (build_dir / "template.yaml").read_text()
 

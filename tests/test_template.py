@@ -82,12 +82,30 @@ def strings_in(value: Any) -> list[str]:
     return [node for node in walk(value) if isinstance(node, str)]
 
 
-def inline_statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+def role_id(template: dict[str, Any], function_id: str) -> str:
+    """The logical id of the IAM role a function names (`Role: !GetAtt <Role>.Arn`)."""
+    role = function_properties(template, function_id)["Role"]
+    assert role["Fn::GetAtt"][1] == "Arn", function_id
+    return role["Fn::GetAtt"][0]
+
+
+def unless_novalue(node: Any) -> Any:
+    """A statement under `!If [condition, statement, !Ref AWS::NoValue]`: the statement (the worst case)."""
+    if isinstance(node, dict) and "Fn::If" in node and node["Fn::If"][2] == {"Ref": "AWS::NoValue"}:
+        return node["Fn::If"][1]
+    return node
+
+
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The statements of an IAM role's inline policies (its trust policy excluded)."""
     statements = []
-    for policy in function_properties(template, function_id).get("Policies", []):
-        if isinstance(policy, dict) and "Statement" in policy:
-            statements.extend(policy["Statement"])
+    for policy in resource_properties(template, role).get("Policies", []):
+        statements.extend(unless_novalue(s) for s in policy["PolicyDocument"]["Statement"])
     return statements
+
+
+def inline_statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+    return role_statements(template, role_id(template, function_id))
 
 
 def as_list(value: Any) -> list[Any]:
@@ -101,17 +119,15 @@ def all_policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[
             yield function_id, statement
     for logical_id, resource in template["Resources"].items():
         if resource["Type"].startswith("AWS::IAM::"):
-            for node in walk(resource.get("Properties", {})):
+            # The trust policy names who may assume the role, not what it may do: not walked.
+            properties = {k: v for k, v in resource.get("Properties", {}).items() if k != "AssumeRolePolicyDocument"}
+            for node in walk(properties):
                 if isinstance(node, dict) and "Effect" in node:
                     yield logical_id, node
 
 
-def sqs_send_queues(template: dict[str, Any], function_id: str) -> set[str]:
-    queues = set()
-    for policy in function_properties(template, function_id).get("Policies", []):
-        if isinstance(policy, dict) and "SQSSendMessagePolicy" in policy:
-            queues |= refs_in(policy["SQSSendMessagePolicy"]["QueueName"])
-    return queues
+def statements_with(template: dict[str, Any], function_id: str, action: str) -> list[dict[str, Any]]:
+    return [s for s in inline_statements(template, function_id) if action in as_list(s["Action"])]
 
 
 def pattern_of(template: dict[str, Any], parameter: str) -> re.Pattern[str]:
@@ -155,7 +171,10 @@ def test_layer_is_built_by_sam_with_python313_for_arm64(template):
     layer = template["Resources"]["ConnectorLayer"]
 
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # Was python3.13: SAM's python builder fetches arm64 wheels by name and version, unchecked; the layer's
+    # Makefile installs the hash-pinned lock for Python 3.13 on arm64 (tests/test_supply_chain.py).
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
     assert layer["Properties"]["ContentUri"] == "layers/connector/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -404,8 +423,16 @@ def test_events_queue_keeps_messages_at_least_4_days(template):
     assert queue_properties(template, "EventsQueue")["MessageRetentionPeriod"] >= 4 * 24 * 3600
 
 
-def test_dead_letter_queue_keeps_messages_14_days(template):
-    assert queue_properties(template, "DeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
+def test_dead_letter_queue_keeps_messages_no_longer_than_openais_7_days_by_default(template):
+    # Was 14 days: an event older than 7 days can no longer be sent, so keeping it only keeps personal data.
+    assert queue_properties(template, "DeadLetterQueue")["MessageRetentionPeriod"] == {
+        "Ref": "DeadLetterRetentionSeconds"
+    }
+    assert 0 < parameter_default(template, "DeadLetterRetentionSeconds") <= 7 * 24 * 3600
+    assert template["Parameters"]["DeadLetterRetentionSeconds"]["MaxValue"] <= 14 * 24 * 3600
+    # SQS ages a message moved by the redrive from its first enqueue: a shorter DLQ would expire it at once.
+    minimum = template["Parameters"]["DeadLetterRetentionSeconds"]["MinValue"]
+    assert minimum >= queue_properties(template, "EventsQueue")["MessageRetentionPeriod"]
 
 
 def test_dead_letter_queue_accepts_only_the_events_queue(template):
@@ -495,6 +522,7 @@ def test_no_wildcard_actions_or_resources_anywhere(template):
 
     assert statements
     for owner, statement in statements:
+        statement = unless_novalue(statement)
         assert statement["Effect"] == "Allow", owner
         assert "NotAction" not in statement and "NotResource" not in statement, owner
         for action in as_list(statement["Action"]):
@@ -520,17 +548,71 @@ def test_get_secret_value_only_on_the_named_secrets(template, function_id):
     [("IngestFunction", {"EventsQueue"}), ("BatchSenderFunction", {"DeadLetterQueue"})],
 )
 def test_sqs_send_only_on_the_named_queue(template, function_id, queues):
-    inline_sqs = [s for s in inline_statements(template, function_id) if "sqs:" in str(s["Action"])]
+    (statement,) = statements_with(template, function_id, "sqs:SendMessage")
 
-    assert sqs_send_queues(template, function_id) == queues
-    assert inline_sqs == []
+    assert as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert refs_in(statement["Resource"]) == queues
+
+
+@pytest.mark.parametrize(("function_id", "role"), [("IngestFunction", "IngestFunctionRole"),
+                                                   ("BatchSenderFunction", "BatchSenderFunctionRole")])
+def test_each_function_has_its_own_explicit_role_and_no_sam_policies(template, function_id, role):
+    properties = function_properties(template, function_id)
+
+    assert role_id(template, function_id) == role
+    # SAM adds policies (and for an SQS event a managed policy on *) only to a role it creates itself.
+    assert "Policies" not in properties
+    assert template["Resources"][role]["Type"] == "AWS::IAM::Role"
+    trust = resource_properties(template, role)["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+
+
+@pytest.mark.parametrize("role", ["IngestFunctionRole", "BatchSenderFunctionRole"])
+def test_function_roles_take_only_the_xray_write_policy(template, role):
+    managed = resource_properties(template, role)["ManagedPolicyArns"]
+
+    assert managed == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}]
+
+
+@pytest.mark.parametrize(("function_id", "log_group"), [("IngestFunction", "IngestLogGroup"),
+                                                        ("BatchSenderFunction", "BatchSenderLogGroup")])
+def test_functions_write_only_their_own_log_group(template, function_id, log_group):
+    logs = [s for s in inline_statements(template, function_id) if "logs:" in str(s["Action"])]
+
+    assert [sorted(as_list(s["Action"])) for s in logs] == [["logs:CreateLogStream", "logs:PutLogEvents"]]
+    assert logs[0]["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+    assert function_properties(template, function_id)["LoggingConfig"]["LogGroup"] == {"Ref": log_group}
+
+
+def test_only_the_batch_sender_reads_the_events_queue_and_nothing_else(template):
+    reads = [s for s in inline_statements(template, "BatchSenderFunction") if "sqs:ReceiveMessage" in s["Action"]]
+    ingest_sqs = {a for s in inline_statements(template, "IngestFunction") for a in as_list(s["Action"]) if "sqs" in a}
+
+    (statement,) = reads
+    assert set(statement["Action"]) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"
+    }
+    assert statement["Resource"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+    assert ingest_sqs == {"sqs:SendMessage"}
 
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
-def test_functions_use_only_reviewed_policy_templates(template, function_id):
-    for policy in function_properties(template, function_id).get("Policies", []):
-        assert isinstance(policy, dict), f"{function_id}: managed policy {policy!r}"
-        assert set(policy) <= {"Statement", "SQSSendMessagePolicy"}, function_id
+def test_kms_decrypt_only_with_a_key_parameter_and_only_through_secrets_manager(template, function_id):
+    role = role_id(template, function_id)
+    statements = resource_properties(template, role)["Policies"][0]["PolicyDocument"]["Statement"]
+    (conditional,) = [s for s in statements if "Fn::If" in s and s["Fn::If"][0] == "HasApiKeySecretKmsKey"]
+    _, statement, otherwise = conditional["Fn::If"]
+
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Action"] == "kms:Decrypt"
+    assert statement["Resource"] == {"Ref": "ApiKeySecretKmsKeyArn"}
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"
+    }
+    assert parameter_default(template, "ApiKeySecretKmsKeyArn") == ""
+    assert template["Conditions"]["HasApiKeySecretKmsKey"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiKeySecretKmsKeyArn"}, ""]}]
+    }
 
 
 # --- secrets ---------------------------------------------------------------------------------------------

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from connector.batch import Record
-from connector.observability import record_counts, record_vendor_stats
+from connector.observability import actions_rejected_reporter, record_counts, record_vendor_stats
 from connector.runtime import build_batch_service
 from connector.tracing import build_tracer
 
@@ -18,7 +19,12 @@ RESERVE_SECONDS = 15
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))
 tracer = build_tracer()
-service = build_batch_service()
+# The same bundled actions document as ingest's (actions.json here links to functions/ingest/actions.json),
+# or what ACTIONS_CONFIG names (a file, or ssm:/name): a queued event goes where its action's configuration says.
+service = build_batch_service(
+    default_actions=Path(__file__).with_name("actions.json"),
+    on_actions_rejected=actions_rejected_reporter(logger, metrics),
+)
 
 
 @logger.inject_lambda_context

@@ -1,19 +1,23 @@
 """The batch sender: an SQS batch in, the records SQS must redeliver out.
 
-Records are grouped by route and sent through the shared `Sender` (so 1,000 queued events
-become one request). Every record ends one of three ways: delivered (deleted by SQS),
+A queued message names only its action; the route (base URL, pixel id, API key secret, Debug
+Mode) is the one this sender's own configuration gives that action, so a forged message can
+choose none of them. Records are grouped by route and sent through the shared `Sender` (so
+1,000 queued events become one request). Every record ends one of three ways: delivered (deleted by SQS),
 handed back for a retry (a batch item failure), or dead-lettered with its reason: OpenAI
-rejected it, its timestamp left the window while it waited, or it failed too many times.
+rejected it, it names no action this sender holds, its timestamp left the window while it
+waited, or it failed too many times.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connector import queue, wire
+from connector.actions import Route
 from connector.delivery import Outcome, Sender
 from connector.errors import InputError
 from connector.packing import group_by
@@ -37,7 +41,7 @@ class BatchReport:
 @dataclass
 class _Pending:
     record: Record
-    queued: queue.QueuedEvent
+    route: Route
     encoded: bytes
 
 
@@ -46,12 +50,14 @@ class BatchService:
         self,
         sender: Sender,
         dead_letters: EventQueue | None,
+        routes: Mapping[str, Route],  # action name -> where its events go, from this sender's configuration
         max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,  # on the last receive we dead-letter
         # ourselves, so the message carries its reason (SQS's own redrive moves it without one)
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sender = sender
         self.dead_letters = dead_letters
+        self.routes = routes
         self.max_receive_count = max_receive_count
         self.clock = clock
 
@@ -66,18 +72,18 @@ class BatchService:
             except InputError as err:
                 to_dead_letter.append((record, str(err)))
                 continue
-            # Whoever wrote the message, nothing reaches OpenAI that the current contract does not take.
-            issues = wire.check_wire_event(queued.event)
-            if issues:
-                to_dead_letter.append((record, "not a valid OpenAI event: " + "; ".join(map(str, issues))))
+            route = self.routes.get(queued.action)
+            if route is None:
+                # The name is not repeated: it is whatever the message's writer put there.
+                to_dead_letter.append((record, "message.action: not an action this sender is configured with"))
                 continue
-            problem = _send_time_problem(queued.event, now_ms)
+            problem = _queued_event_problem(queued.event, now_ms)
             if problem:
                 to_dead_letter.append((record, problem))
                 continue
-            pending.append(_Pending(record, queued, wire.encode_event(queued.event)))
+            pending.append(_Pending(record, route, wire.encode_event(queued.event)))
 
-        for route, group in group_by(pending, lambda p: p.queued.route).items():
+        for route, group in group_by(pending, lambda p: p.route).items():
             outcomes = self.sender.send(route, [p.encoded for p in group], deadline)
             for item, result in zip(group, outcomes, strict=True):
                 if result.outcome in (Outcome.SENT, Outcome.VALIDATED):
@@ -109,6 +115,18 @@ class BatchService:
                 # Not parked yet: SQS redelivers it, and its own redrive is the last resort.
                 report.counts["retry"] += 1
                 report.failed_message_ids.append(record.message_id)
+
+
+def _queued_event_problem(event: dict[str, object], now_ms: int) -> str | None:
+    """Why a queued event must not be sent, or None. The queue is untrusted: the event is checked again.
+
+    Whoever wrote the message (an older version, anyone with sqs:SendMessage), nothing reaches OpenAI that
+    the current contract does not take; then the timestamp window, as it stands at send time.
+    """
+    issues = wire.check_wire_event(event)
+    if issues:
+        return "not a valid OpenAI event: " + "; ".join(map(str, issues))
+    return _send_time_problem(event, now_ms)
 
 
 def _send_time_problem(event: dict[str, object], now_ms: int) -> str | None:

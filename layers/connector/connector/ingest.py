@@ -103,7 +103,7 @@ class IngestService:
         ready = [r for r in results if not r.status]
         if action.delivery == "realtime":
             ready = self._send_now(ready)
-        self._enqueue(ready)
+        self._enqueue(action.name, ready)
         return _answer(results)
 
     def _send_now(self, ready: list[_Result]) -> list[_Result]:
@@ -124,10 +124,11 @@ class IngestService:
                 later.append(result)
         return later
 
-    def _enqueue(self, ready: list[_Result]) -> None:
+    def _enqueue(self, action_name: str, ready: list[_Result]) -> None:
         fits = []
         for result in ready:
-            message = queue.to_message(result.event.route, result.event.encoded)
+            # The action's name only: the batch sender finds its route in its own configuration.
+            message = queue.to_message(action_name, result.event.encoded)
             try:
                 queue.check_message_size(message)
             except InputError as err:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connector.delivery import SendStats
@@ -25,8 +25,15 @@ STATUS_METRICS = {
 ACTIONS_REJECTED_METRIC = "ActionsConfigRejected"
 
 
-def record_actions_rejected(metrics: Metrics) -> None:
-    metrics.add_metric(name=ACTIONS_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
+def actions_rejected_reporter(logger: Logger, metrics: Metrics) -> Callable[[str], None]:
+    """What a function does when a new SSM actions document is refused: log why, count it (it alarms)."""
+
+    def report(problem: str) -> None:
+        # The message names the action and the field, never a value (connector/actions.py).
+        logger.error("actions document rejected; the last good one stays in use", extra={"problem": problem})
+        metrics.add_metric(name=ACTIONS_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
+
+    return report
 
 
 def record_counts(metrics: Metrics, counts: Mapping[str, int], received: int) -> None:

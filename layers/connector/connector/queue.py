@@ -1,23 +1,26 @@
-"""SQS adapter: queue messages that carry one wire event and everything its sender needs.
+"""SQS adapter: queue messages that carry one wire event and the name of the action it belongs to.
 
-A message body is JSON: {"v": 1, "route": {pixel_id, api_key_secret_id, validate_only,
-base_url}, "event": {...}}; a dead-lettered one adds "dead_letter": {"reason", "at_ms"}.
-The API key itself never travels in a message, only the name of its secret.
+A message body is JSON: {"v": 2, "action": "<action name>", "event": {...}}; a dead-lettered one
+adds "dead_letter": {"reason", "at_ms"}. Anyone allowed to send to the queue can write a message,
+so a message names nothing the sender acts on but the action: the base URL, the pixel id and the
+API key's secret come from the sender's own settings and actions document (connector/batch.py).
+A message with any other key, another version or a malformed field is refused whole.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from connector.actions import Route
 from connector.errors import InputError
 from connector.packing import pack_sizes
 
-MESSAGE_VERSION = 1
+MESSAGE_VERSION = 2
+#: Every key a message may hold; anything else (a `route`, a `base_url`) marks a forged or stale message.
+MESSAGE_KEYS = frozenset({"v", "action", "event", "dead_letter"})
 #: SQS takes at most 10 messages per SendMessageBatch...
 MAX_BATCH_ENTRIES = 10
 #: ...and at most 256 KiB per message and per batch, counting bodies and attributes.
@@ -32,28 +35,39 @@ ATTRIBUTE_ALLOWANCE = 10 * MAX_REASON_CHARS + 96
 
 @dataclass(frozen=True)
 class QueuedEvent:
-    route: Route
+    action: str
     event: dict[str, object]
     dead_letter_reason: str | None = None
 
 
-def to_message(route: Route, encoded_event: bytes) -> str:
+def to_message(action_name: str, encoded_event: bytes) -> str:
     # The event is already serialized once for size checks; splice it rather than dump it again.
-    head = json.dumps({"v": MESSAGE_VERSION, "route": asdict(route)}, separators=(",", ":"))
+    head = json.dumps({"v": MESSAGE_VERSION, "action": action_name}, separators=(",", ":"))
     return head[:-1] + ',"event":' + encoded_event.decode("utf-8") + "}"
 
 
 def from_message(body: str) -> QueuedEvent:
+    """The message's parts, or an InputError naming the first thing wrong (never quoting the message)."""
     try:
         message = json.loads(body)
-        route = Route(**message["route"])
-        event = message["event"]
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError) as err:
         raise InputError("message", f"is not a connector queue message ({type(err).__name__})") from None
+    if not isinstance(message, dict):
+        raise InputError("message", "is not a connector queue message (not a JSON object)")
+    version = message.get("v")
+    if version != MESSAGE_VERSION or isinstance(version, bool):
+        raise InputError("message.v", f"unknown message version; this sender reads version {MESSAGE_VERSION} only")
+    if set(message) - MESSAGE_KEYS:
+        # The unknown key is not quoted: it is the sender's untrusted input too.
+        raise InputError("message", f"holds a key other than {', '.join(sorted(MESSAGE_KEYS))}: refused whole")
+    action, event = message.get("action"), message.get("event")
+    if not isinstance(action, str) or not action:
+        raise InputError("message.action", "must name an action")
     if not isinstance(event, dict):
         raise InputError("message.event", "must be an object")
-    reason = (message.get("dead_letter") or {}).get("reason")
-    return QueuedEvent(route, event, reason)
+    dead_letter = message.get("dead_letter")
+    reason = dead_letter.get("reason") if isinstance(dead_letter, dict) else None
+    return QueuedEvent(action, event, reason if isinstance(reason, str) else None)
 
 
 def with_dead_letter_reason(body: str, reason: str, at_ms: int) -> str:

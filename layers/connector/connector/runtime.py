@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,12 +77,42 @@ def build_ingest_service(
     return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
 
 
-def build_batch_service(environ: Mapping[str, str] | None = None) -> BatchService:
+def build_batch_service(
+    default_actions: Path,
+    environ: Mapping[str, str] | None = None,
+    on_actions_rejected: Callable[[str], None] = lambda problem: None,
+) -> BatchService:
+    """The sender loads the same settings and actions document as ingest, checked the same way: where
+    a queued event goes comes from here, never from the message."""
     from connector.batch import BatchService  # the ingest function never imports the batch sender
 
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    return BatchService(build_sender(settings), sqs_queue(settings.dead_letter_queue_url), settings.max_receive_count)
+    routes = ActionRoutes(configured_actions(settings, default_actions, on_actions_rejected), settings)
+    return BatchService(
+        build_sender(settings), sqs_queue(settings.dead_letter_queue_url), routes, settings.max_receive_count
+    )
+
+
+class ActionRoutes(Mapping[str, Route]):
+    """Action name -> where its events go, read through to the actions in use (an SSM-backed document
+    changes under it); a name the configuration does not hold has no route."""
+
+    def __init__(self, actions: Mapping[str, ActionConfig], settings: Settings) -> None:
+        self._actions, self._settings = actions, settings
+
+    def __getitem__(self, name: str) -> Route:
+        return action_route(self._actions[name], self._settings)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._actions)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+
+def action_route(action: ActionConfig, settings: Settings) -> Route:
+    return action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
 
 
 def configured_actions(
@@ -102,7 +132,7 @@ def configured_actions(
 def check_routes(actions: Mapping[str, ActionConfig], settings: Settings) -> None:
     """Every action needs a pixel id and a key secret, from its overrides or the connector settings."""
     for name, action in actions.items():
-        route: Route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
+        route = action_route(action, settings)
         if not route.pixel_id:
             raise ConfigError(f"actions.{name}.pixel_id: no override and PIXEL_ID is not set")
         if not route.api_key_secret_id:
