@@ -15,8 +15,9 @@ from packaging.requirements import Requirement
 
 from bench.payloads import ROOT
 
-CONNECTOR_REQUIREMENTS = ROOT / "layers" / "connector" / "requirements.txt"
-XRAY_REQUIREMENTS = ROOT / "layers" / "xray" / "requirements.txt"
+# The direct requirements (the .in files; requirements.txt beside each is the hash-pinned lock of them).
+CONNECTOR_REQUIREMENTS = ROOT / "layers" / "connector" / "requirements.in"
+XRAY_REQUIREMENTS = ROOT / "layers" / "xray" / "requirements.in"
 CONNECTOR_PACKAGE = ROOT / "layers" / "connector" / "connector"
 #: What the Lambda python3.13 runtime provides besides the standard library (AWS documentation,
 #: "Lambda runtimes": the SDK for Python and its dependencies).
