@@ -1,6 +1,6 @@
 """A local stand-in of OpenAI's Events API (``POST /v1/events``) for integration, soak and demo runs.
 
-It checks the wire contract in ``/work/shared/openai-events-api.md`` on its own (it imports nothing
+It checks the wire contract in ``docs/wire-contract.md`` on its own (it imports nothing
 from the connector; the checks are in ``local/openai_contract.py``), records what it received, and
 can be told to misbehave (``local/standin_faults.py``).
 
@@ -44,7 +44,7 @@ Checks, in order: ``Authorization: Bearer <known key>`` (401), known ``pid`` (40
 optional boolean ``validate_only``, optional ``integration_source`` and 1-1,000 ``events`` (400; any
 other field is refused by name, at every level, except custom properties on custom data), then each
 event in order: the first invalid one fails the whole request with 400 and ``error.param`` =
-``events[i]``. ``action_source`` is optional here because the contract does not mark it required;
+``events[i]``. ``action_source`` is optional here because docs/wire-contract.md does not mark it required;
 when present it must be in the enum.
 """
 

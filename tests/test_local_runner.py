@@ -23,7 +23,7 @@ from tests.conftest import ROOT, STANDIN_KEY
 
 pytestmark = pytest.mark.integration
 
-# The contract's vectors (openai-events-api.md) for the raw values in events/tealium/.
+# The contract's vectors (docs/wire-contract.md) for the raw values in events/tealium/.
 EMAIL_ADA_SHA256 = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
 EMAIL_USER_SHA256 = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
 PHONE_RO_SHA256 = "af9e136cc1c34ac87999ef8bd28b3d15c08a75b9ae1c2018b39c0f37c23296bd"
