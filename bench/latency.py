@@ -159,9 +159,9 @@ def _cold(env: dict[str, str]) -> dict:
 
 
 def run() -> dict:
+    from local.handlers import load_handler, patched_environ
     from local.http_front import HttpFront
     from local.openai_standin import OpenAIStandin
-    from local.runner import load_handler, patched_environ
     from local.services import aws_client, start_moto
     from local.standin_faults import Fault
 

@@ -8,9 +8,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
 
-if TYPE_CHECKING:  # the runner imports this module
+if TYPE_CHECKING:  # the demo modules import this one
+    from local.demo_samples import DemoReport, SampleAnswer
     from local.openai_standin import RecordedRequest
-    from local.runner import DemoReport, SampleAnswer
 
 #: Wire fields sent as they are but printed masked: raw identifiers stay out of terminals and CI logs.
 MASKED_FIELDS = (("oppref",), ("user", "obref"), ("user", "android_advertising_id"), ("user", "ip_address"))

@@ -1,7 +1,7 @@
-"""OpenAI's Events API wire contract (``/work/shared/openai-events-api.md``): is this request body valid?
+"""OpenAI's Events API wire contract (``docs/wire-contract.md``): is this request body valid?
 
 Pure and independent of HTTP, so the stand-in's checks can be read and tested on their own. ``action_source``
-is optional here because the contract does not mark it required; when present it must be in the enum.
+is optional here because docs/wire-contract.md does not mark it required; when present it must be in the enum.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def _check_user(user: object) -> None:
 
 
 def validate_event(event: object, now_ms: int, reject_ids: Iterable[str] = ()) -> None:
-    """Raise EventError for the first rule `event` breaks; rules from the contract's event table."""
+    """Raise EventError for the first rule `event` breaks; rules from the event table of docs/wire-contract.md."""
     if not isinstance(event, dict):
         raise EventError("event: must be an object")
     unknown = event.keys() - EVENT_FIELDS

@@ -1,6 +1,6 @@
 """A local stand-in of OpenAI's Events API (``POST /v1/events``) for integration, soak and demo runs.
 
-It checks the wire contract in ``/work/shared/openai-events-api.md`` on its own (it imports nothing
+It checks the wire contract in ``docs/wire-contract.md`` on its own (it imports nothing
 from the connector; the checks are in ``local/openai_contract.py``), records what it received, and
 can be told to misbehave (``local/standin_faults.py``).
 
@@ -44,7 +44,7 @@ Checks, in order: ``Authorization: Bearer <known key>`` (401), known ``pid`` (40
 optional boolean ``validate_only``, optional ``integration_source`` and 1-1,000 ``events`` (400; any
 other field is refused by name, at every level, except custom properties on custom data), then each
 event in order: the first invalid one fails the whole request with 400 and ``error.param`` =
-``events[i]``. ``action_source`` is optional here because the contract does not mark it required;
+``events[i]``. ``action_source`` is optional here because docs/wire-contract.md does not mark it required;
 when present it must be in the enum.
 """
 
@@ -59,13 +59,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # Sibling modules that, like this one, import only the standard library.
 from . import openai_contract as contract
+from .standin_answers import Answer, error_answer, fault_answer
 from .standin_faults import Fault, FaultSchedule
+from .standin_http import ADMIN_PREFIX, StandinHandler, StandinServer
 
 __all__ = ["Fault", "OpenAIStandin", "RecordedRequest"]
 
@@ -73,13 +74,9 @@ logger = logging.getLogger("openai_standin")
 
 #: The one API path the stand-in serves.
 EVENTS_PATH = "/v1/events"
-#: Prefix of the admin surface used by other processes (a demo runner).
-ADMIN_PREFIX = "/_standin/"
-#: A larger body is not even read: the connection is closed after the 413.
-MAX_DRAIN_BYTES = 16 * contract.MAX_BODY_BYTES
 
 
-# --------------------------------------------------------------------------- records and answers
+# --------------------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
@@ -111,55 +108,6 @@ class RecordedRequest:
         return found if isinstance(found, list) else []
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    payload: dict[str, Any] | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    drop: bool = False  # close the connection without a response
-
-
-#: status -> (error.type, error.code, error.message) for scripted faults and auth failures.
-_ERROR_SHAPES = {
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided"),
-    403: ("invalid_request_error", "unknown_pid", "unknown pid"),
-    429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached, retry later"),
-}
-
-
-def _error(
-    status: int,
-    message: str,
-    code: str | None,
-    param: str | None = None,
-    error_type: str = "invalid_request_error",
-    omit_param: bool = False,
-) -> _Answer:
-    error: dict[str, Any] = {"message": message, "type": error_type, "param": param, "code": code}
-    if param is not None:
-        error["errors"] = [{"message": message, "param": param, "code": code}]
-    if omit_param:
-        error.pop("param")
-        for item in error.get("errors", ()):
-            item.pop("param")
-    return _Answer(status, {"error": error})
-
-
-def _fault_answer(fault: Fault) -> _Answer:
-    default = (
-        ("server_error", "server_error", "The server had an error")
-        if fault.code >= 500
-        else ("invalid_request_error", "stand_in_fault", f"stand-in fault {fault.code}")
-    )
-    error_type, code, message = _ERROR_SHAPES.get(fault.code, default)
-    answer = _error(fault.code, message, code, error_type=error_type)
-    if fault.retry_after is not None:
-        value = fault.retry_after
-        text = str(int(value)) if float(value).is_integer() else str(value)
-        answer = _Answer(answer.status, answer.payload, (("Retry-After", text),))
-    return answer
-
-
 # --------------------------------------------------------------------------- the stand-in
 
 
@@ -189,7 +137,7 @@ class OpenAIStandin:
         self._events: list[dict[str, Any]] = []
         self._faults = FaultSchedule(monotonic)  # outage durations run on it
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: StandinServer | None = None
         self._thread: threading.Thread | None = None
 
     # lifecycle -------------------------------------------------------------
@@ -197,7 +145,7 @@ class OpenAIStandin:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> OpenAIStandin:
         if self._server is not None:
             raise RuntimeError("stand-in already started")
-        self._server = _Server((host, port), _Handler)
+        self._server = StandinServer((host, port), StandinHandler)
         self._server.standin = self
         # A short poll interval keeps stop() quick: shutdown() waits for the serve loop's next poll.
         self._thread = threading.Thread(
@@ -219,6 +167,14 @@ class OpenAIStandin:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def connection_opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def connection_closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
 
     def __enter__(self) -> OpenAIStandin:
         return self if self._server is not None else self.start()
@@ -294,7 +250,7 @@ class OpenAIStandin:
 
     # request handling ------------------------------------------------------
 
-    def _handle_api(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> _Answer:
+    def handle_api(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Answer:
         received_at = time.time()
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -303,9 +259,9 @@ class OpenAIStandin:
             time.sleep(fault.seconds)
         parsed: Any = None
         if fault is not None and fault.kind == "reset":
-            answer = _Answer(0, drop=True)
+            answer = Answer(0, drop=True)
         elif fault is not None and fault.kind == "status":
-            answer = _fault_answer(fault)
+            answer = fault_answer(fault)
         else:
             answer, parsed = self._check(method, parts.path, query, headers, body)
         record = RecordedRequest(
@@ -329,32 +285,32 @@ class OpenAIStandin:
 
     def _check(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes | None
-    ) -> tuple[_Answer, Any]:
+    ) -> tuple[Answer, Any]:
         if path != EVENTS_PATH:
-            return _error(404, f"no route for {path}", "not_found"), None
+            return error_answer(404, f"no route for {path}", "not_found"), None
         if method != "POST":
-            answer = _error(405, "use POST", "method_not_allowed")
-            return _Answer(405, answer.payload, (("Allow", "POST"),)), None
+            answer = error_answer(405, "use POST", "method_not_allowed")
+            return Answer(405, answer.payload, (("Allow", "POST"),)), None
         scheme, _, token = (_header(headers, "authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or token.strip() not in self.api_keys:
-            return _error(401, "Incorrect API key provided", "invalid_api_key"), None
+            return error_answer(401, "Incorrect API key provided", "invalid_api_key"), None
         if query.get("pid") not in self.pixel_ids:
-            return _error(403, "unknown pid", "unknown_pid"), None
+            return error_answer(403, "unknown pid", "unknown_pid"), None
         content_type = (_header(headers, "content-type") or "").partition(";")[0].strip().lower()
         if content_type != "application/json":
-            return _error(415, "Content-Type must be application/json", "invalid_content_type"), None
+            return error_answer(415, "Content-Type must be application/json", "invalid_content_type"), None
         if body is None and _header(headers, "transfer-encoding"):
-            return _error(411, "Content-Length required", "length_required"), None
+            return error_answer(411, "Content-Length required", "length_required"), None
         if body is None or len(body) > contract.MAX_BODY_BYTES:
-            return _error(413, f"body larger than {contract.MAX_BODY_BYTES} bytes", "request_too_large"), None
+            return error_answer(413, f"body larger than {contract.MAX_BODY_BYTES} bytes", "request_too_large"), None
         omit = self.omit_error_param
         try:
             parsed = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return _error(400, "body must be JSON", "invalid_json", omit_param=omit), None
+            return error_answer(400, "body must be JSON", "invalid_json", omit_param=omit), None
         problem = contract.check_envelope(parsed)
         if problem is not None:
-            return _error(400, problem[1], "invalid_request", param=problem[0], omit_param=omit), parsed
+            return error_answer(400, problem[1], "invalid_request", param=problem[0], omit_param=omit), parsed
         now_ms = int(self.clock() * 1000)
         reject_ids = self.reject_ids
         for index, event in enumerate(parsed["events"]):
@@ -364,30 +320,30 @@ class OpenAIStandin:
                 param = f"events[{index}]"
                 where = "" if omit else f" at {param}"
                 message = f"Invalid event{where}: {err.detail}"
-                return _error(400, message, err.code, param=param, omit_param=omit), parsed
+                return error_answer(400, message, err.code, param=param, omit_param=omit), parsed
         validate_only = parsed.get("validate_only", False)
         payload = {"status": "ok", "events_received": len(parsed["events"]), "validate_only": validate_only}
-        return _Answer(200, payload), parsed
+        return Answer(200, payload), parsed
 
-    def _admin(self, method: str, target: str, body: bytes | None) -> _Answer:
+    def handle_admin(self, method: str, target: str, body: bytes | None) -> Answer:
         parts = urlsplit(target)
         route = (method, parts.path.removeprefix(ADMIN_PREFIX.rstrip("/")))
         try:
             spec = json.loads(body) if body else None
         except ValueError:
-            return _error(400, "body must be JSON", "invalid_json")
+            return error_answer(400, "body must be JSON", "invalid_json")
         try:
             if route == ("GET", "/requests"):
                 since = int(dict(parse_qsl(parts.query)).get("since", 0))
-                return _Answer(200, {"requests": self._summaries(since)})
+                return Answer(200, {"requests": self._summaries(since)})
             if route == ("POST", "/reset"):
                 self.reset()
-                return _Answer(200, {"status": "ok"})
+                return Answer(200, {"status": "ok"})
             if route == ("POST", "/faults"):
                 if not isinstance(spec, list):
                     raise ValueError("faults: expected a JSON list")
                 self.add_faults(*(Fault.from_spec(item) for item in spec))
-                return _Answer(200, {"status": "ok", "pending_faults": self.pending_faults})
+                return Answer(200, {"status": "ok", "pending_faults": self.pending_faults})
             if route == ("POST", "/outage"):
                 if not isinstance(spec, dict) or not isinstance(spec.get("pattern"), list):
                     raise ValueError("outage: expected {pattern: [...], duration_s | count}")
@@ -396,10 +352,10 @@ class OpenAIStandin:
                     duration_s=spec.get("duration_s"),
                     count=spec.get("count"),
                 )
-                return _Answer(200, {"status": "ok"})
+                return Answer(200, {"status": "ok"})
         except (ValueError, TypeError) as err:
-            return _error(400, str(err), "invalid_request")
-        return _error(404, f"no admin route {method} {parts.path}", "not_found")
+            return error_answer(400, str(err), "invalid_request")
+        return error_answer(404, f"no admin route {method} {parts.path}", "not_found")
 
     def _summaries(self, since: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -424,88 +380,6 @@ def _header(headers: dict[str, str], name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
-
-
-# --------------------------------------------------------------------------- HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # idle keep-alive threads must not hold up stop()
-    request_queue_size = 128
-    standin: OpenAIStandin
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: every response carries Content-Length
-    server_version = "OpenAIStandin/1"
-    sys_version = ""
-    disable_nagle_algorithm = True  # headers and body go out as two writes
-    timeout = 120  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.standin._lock:
-            self.server.standin._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.standin._lock:
-            self.server.standin._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: object) -> None:
-        logger.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
-
-    def _dispatch(self) -> None:
-        body = self._read_body()
-        standin = self.server.standin
-        if self.path.startswith(ADMIN_PREFIX):
-            answer = standin._admin(self.command, self.path, body)
-        else:
-            answer = standin._handle_api(self.command, self.path, dict(self.headers.items()), body)
-        if answer.drop:
-            self._drop_connection()
-            return
-        payload = json.dumps(answer.payload, separators=(",", ":")).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:  # the client gave up (e.g. timed out during a slow fault)
-            self.close_connection = True
-
-    def _read_body(self) -> bytes | None:
-        """The request body; None (and the connection closed afterwards) when too big to drain."""
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True  # chunked bodies are not supported; framing is lost
-            return None
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_DRAIN_BYTES:
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _drop_connection(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-        self.connection.close()
 
 
 # --------------------------------------------------------------------------- CLI

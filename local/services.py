@@ -25,20 +25,12 @@ from typing import Any
 
 import boto3
 
+from local.template import queue_attributes, resolve_parameters
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SQS_SERVER_SCRIPT = REPO_ROOT / "local" / "sqs_server.mjs"
 LOCAL_NAME_PREFIX = "openai-events-connector"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-# CloudFormation AWS::SQS::Queue properties that map one to one onto CreateQueue attributes.
-_QUEUE_ATTRIBUTES = (
-    "DelaySeconds",
-    "MaximumMessageSize",
-    "MessageRetentionPeriod",
-    "ReceiveMessageWaitTimeSeconds",
-    "VisibilityTimeout",
-    "SqsManagedSseEnabled",
-)
 
 
 class ServiceError(RuntimeError):
@@ -185,7 +177,6 @@ def provision(
     parameter (its Default) or, for the redrive target, ``Fn::GetAtt`` to ``DeadLetterQueue``.
     """
     resources = template.get("Resources") or {}
-    parameters = template.get("Parameters") or {}
 
     def resource(logical_id: str, expected_type: str) -> dict[str, Any]:
         found = resources.get(logical_id)
@@ -193,35 +184,34 @@ def provision(
             raise ValueError(f"template has no {expected_type} named {logical_id}")
         return found.get("Properties") or {}
 
-    dlq_props = resource("DeadLetterQueue", "AWS::SQS::Queue")
+    resource("DeadLetterQueue", "AWS::SQS::Queue")
     queue_props = resource("EventsQueue", "AWS::SQS::Queue")
     secret_props = resource("OpenAIApiKeySecret", "AWS::SecretsManager::Secret")
 
     sqs = aws_client("sqs", sqs_endpoint, region)
     dlq_url = sqs.create_queue(
         QueueName=f"{name_prefix}-DeadLetterQueue",
-        Attributes=_queue_attributes(dlq_props, parameters),
+        Attributes=queue_attributes(template, "DeadLetterQueue"),
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-    attributes = _queue_attributes(queue_props, parameters)
-    redrive = queue_props.get("RedrivePolicy")
+    attributes = queue_attributes(template, "EventsQueue")
+    redrive = resolve_parameters(template, queue_props.get("RedrivePolicy"))
     if redrive is not None:
-        redrive = _resolve(redrive, parameters)
         if isinstance(redrive, str):
             redrive = json.loads(redrive)
         target = _get_att_target(redrive.get("deadLetterTargetArn"))
         if target != ("DeadLetterQueue", "Arn"):
             raise ValueError(f"EventsQueue RedrivePolicy must point at DeadLetterQueue.Arn, not {target}")
         attributes["RedrivePolicy"] = json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": int(_resolve(redrive["maxReceiveCount"], parameters))}
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": int(redrive["maxReceiveCount"])}
         )
     queue_url = sqs.create_queue(QueueName=f"{name_prefix}-EventsQueue", Attributes=attributes)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     secrets = aws_client("secretsmanager", secrets_endpoint, region)
     secret_name = f"{name_prefix}-OpenAIApiKeySecret"
-    description = _resolve(secret_props.get("Description"), parameters)
+    description = resolve_parameters(template, secret_props.get("Description"))
     try:
         created = secrets.create_secret(
             Name=secret_name,
@@ -243,28 +233,6 @@ def provision(
         secrets_endpoint=secrets_endpoint,
         region=region,
     )
-
-
-def _queue_attributes(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
-    attributes = {}
-    for name in _QUEUE_ATTRIBUTES:
-        if name in properties:
-            value = _resolve(properties[name], parameters)
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            attributes[name] = str(value)
-    return attributes
-
-
-def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
-    """Resolve ``Ref`` to a parameter's Default; any other intrinsic is returned unchanged."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((key, argument),) = value.items()
-        if key in ("Ref", "!Ref") and isinstance(argument, str) and argument in parameters:
-            if "Default" not in parameters[argument]:
-                raise ValueError(f"template parameter {argument} has no Default to use locally")
-            return parameters[argument]["Default"]
-    return value
 
 
 def _get_att_target(value: Any) -> tuple[str, str] | None:

@@ -146,11 +146,11 @@ _PLAIN_QUEUE_ATTRIBUTES = (
 def queue_attributes(
     template: Mapping[str, Any], logical_id: str, arns: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """SQS CreateQueue attributes (strings) of a queue's literal settings.
+    """SQS CreateQueue attributes (strings) of a queue's literal settings, `Ref`s to parameters at their defaults.
 
     With `arns` (logical id -> ARN of the queues already created) the RedrivePolicy is included too.
     """
-    properties = queue_properties(template, logical_id)
+    properties = resolve_parameters(template, queue_properties(template, logical_id))
     attributes: dict[str, str] = {}
     for key in _PLAIN_QUEUE_ATTRIBUTES:
         value = properties.get(key)
@@ -158,8 +158,8 @@ def queue_attributes(
             attributes[key] = "true" if value else "false"
         elif isinstance(value, int | str):
             attributes[key] = str(value)
-    redrive = redrive_target(template, logical_id)
-    if redrive and arns is not None:
+    redrive = redrive_target(template, logical_id) if arns is not None else None
+    if redrive:
         target, max_receive_count = redrive
         attributes["RedrivePolicy"] = json.dumps(
             {"deadLetterTargetArn": arns[target], "maxReceiveCount": str(max_receive_count)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import os
@@ -18,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 STANDIN_KEY = "sk-standin-0123456789abcdef"
 STANDIN_PIXEL = "px_standin_1"
+#: Settings every test environment spells out beside the local resources, the pixel and the base URL.
+CONNECTOR_SETTINGS = {"DEFAULT_ACTION_SOURCE": "web", "API_KEY_MAX_AGE_SECONDS": "300"}
 
 # Set before anything imports Powertools or boto3.
 os.environ.update(
@@ -33,6 +34,7 @@ os.environ.update(
     }
 )
 
+from local.handlers import apply_environment, connector_environment, load_handler  # noqa: E402
 from tests import leak_guard  # noqa: E402
 
 # Property tests: no per-example deadline and no "too slow" health check (both measure the machine, not the
@@ -140,41 +142,11 @@ def aws(moto_server, template):
     )
 
 
-def connector_environment(resources, base_url: str, **overrides: str) -> dict[str, str]:
-    """What the template sets for the handlers, pointed at local resources and the stand-in."""
-    return {
-        **resources.env(),
-        "PIXEL_ID": STANDIN_PIXEL,
-        "BASE_URL": base_url,
-        "DEFAULT_ACTION_SOURCE": "web",
-        "API_KEY_MAX_AGE_SECONDS": "300",
-        **overrides,
-    }
-
-
-def apply_environment(patch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    for name, value in env.items():
-        patch.setenv(name, value)
-    patch.delenv("ACTIONS_CONFIG", raising=False)  # the bundled actions document
-
-
 @pytest.fixture
 def connector_env(monkeypatch, aws, standin):
-    env = connector_environment(aws, standin.base_url)
+    env = connector_environment(aws, standin.base_url, pixel_id=STANDIN_PIXEL, **CONNECTOR_SETTINGS)
     apply_environment(monkeypatch, env)
     return env
-
-
-def load_handler(name: str):
-    """Import functions/<name>/app.py afresh, so module-level wiring reads this test's environment."""
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_app_{next(_names)}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

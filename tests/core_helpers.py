@@ -19,7 +19,7 @@ NOW_MS = 1_795_000_000_000
 #: The settings the sample events are checked with.
 SAMPLE_ENV = {"PIXEL_ID": "px_123", "API_KEY_SECRET_ID": "openai-key"}
 
-# The contract's test vectors (openai-events-api.md), as hex literals.
+# The contract's test vectors (docs/wire-contract.md), as hex literals.
 EMAIL_USER_SHA256 = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
 EMAIL_ADA_SHA256 = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
 PHONE_US_SHA256 = "d6736136ea896c1bfdc553e0e86e702c70d060d805696ca3e4e9e0961353860a"

@@ -13,7 +13,8 @@ from connector.actions_parameter import ParameterActions, parameter_name
 from connector.errors import ConfigError
 
 from local.apigw import proxy_event
-from tests.conftest import fresh, load_event, load_handler
+from local.handlers import load_handler
+from tests.conftest import fresh, load_event
 
 _names = itertools.count()
 

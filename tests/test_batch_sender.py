@@ -10,16 +10,10 @@ import boto3
 import pytest
 from connector import wire
 
+from local.handlers import apply_environment, connector_environment, load_handler
 from local.openai_standin import Fault
 from local.sqs_poller import EventSourcePoller
-from tests.conftest import (
-    STANDIN_KEY,
-    apply_environment,
-    connector_environment,
-    fresh,
-    load_event,
-    load_handler,
-)
+from tests.conftest import CONNECTOR_SETTINGS, STANDIN_KEY, STANDIN_PIXEL, fresh, load_event
 from tests.test_ingest_handler import call, fast_client, purchase
 
 pytestmark = pytest.mark.integration
@@ -162,7 +156,8 @@ def fast_aws(monkeypatch, template, standin, moto_server, fast_sqs):
 
     resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY,
                           name_prefix="volume")
-    apply_environment(monkeypatch, connector_environment(resources, standin.base_url))
+    env = connector_environment(resources, standin.base_url, pixel_id=STANDIN_PIXEL, **CONNECTOR_SETTINGS)
+    apply_environment(monkeypatch, env)
     return resources
 
 

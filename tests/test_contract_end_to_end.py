@@ -15,8 +15,9 @@ from connector.errors import ConfigError
 from connector.queue import to_message
 from connector.runtime import build_ingest_service
 
+from local.handlers import load_handler
 from local.sqs_poller import EventSourcePoller
-from tests.conftest import STANDIN_PIXEL, fresh, load_event, load_handler
+from tests.conftest import STANDIN_PIXEL, fresh, load_event
 from tests.core_helpers import (
     BUNDLED_ACTIONS,
     COUNTRY_US_SHA256,

@@ -24,14 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.apigw import proxy_event
+from local.handlers import apply_environment, connector_environment, load_handler
 from local.sqs_poller import FakeLambdaContext
-from tests.conftest import (
-    STANDIN_KEY,
-    apply_environment,
-    connector_environment,
-    load_event,
-    load_handler,
-)
+from tests.conftest import CONNECTOR_SETTINGS, STANDIN_KEY, STANDIN_PIXEL, load_event
 from tests.test_ingest_handler import fast_client, purchase
 
 pytestmark = pytest.mark.integration
@@ -66,7 +61,10 @@ def loaded_ingest(template, moto_server, standin_server, name_prefix: str, **env
         template, moto_server.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix=name_prefix
     )
     with pytest.MonkeyPatch.context() as patch:
-        apply_environment(patch, connector_environment(resources, standin_server.base_url, **env_overrides))
+        env = connector_environment(
+            resources, standin_server.base_url, pixel_id=STANDIN_PIXEL, **CONNECTOR_SETTINGS, **env_overrides
+        )
+        apply_environment(patch, env)
         standin_server.reset()
         standin_server.api_keys = {STANDIN_KEY}
         handler = load_handler("ingest")

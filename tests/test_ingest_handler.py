@@ -206,7 +206,7 @@ def test_refused_key_is_refetched_once_then_the_events_are_queued(ingest_app, st
 
 
 def test_rotated_key_is_used_without_a_redeploy(connector_env, monkeypatch, standin, lambda_context, aws):
-    from tests.conftest import load_handler
+    from local.handlers import load_handler
 
     monkeypatch.setenv("API_KEY_MAX_AGE_SECONDS", "1")
     app = load_handler("ingest")

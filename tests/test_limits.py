@@ -17,8 +17,8 @@ from connector.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
 from connector.pipeline import prepare_events
 from connector.settings import DEFAULT_INTEGRATION_SOURCE
 
+from local.handlers import load_handler
 from local.sqs_poller import FakeLambdaContext
-from tests.conftest import load_handler
 from tests.test_batch_sender import dead_letters, drain, poller_for
 from tests.test_fuzz_ingest import loaded_ingest
 from tests.test_ingest_handler import call, purchase, queued_messages

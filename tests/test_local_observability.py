@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from local import runner
-from local.demo_output import call_summary, counted
+from local import local_connector
+from local.demo_output import Console, call_summary, counted
 from local.http_front import HttpFront
 from tests.conftest import ROOT, STANDIN_KEY
 
@@ -96,10 +96,10 @@ def test_a_missing_action_is_named_once_with_the_404_text_and_ports_can_be_fixed
     actions.write_text(json.dumps(document))
     monkeypatch.setenv("ACTIONS_CONFIG", str(actions))
     port = free_port()
-    options = runner.Options(window_seconds=1.0, api_key=STANDIN_KEY, standin_port=port)
+    options = local_connector.Options(window_seconds=1.0, api_key=STANDIN_KEY, standin_port=port)
     out = io.StringIO()
     # WHEN the demo runs
-    with runner.LocalConnector(options, runner.Console(out)) as connector:
+    with local_connector.LocalConnector(options, Console(out)) as connector:
         assert connector.standin.base_url == f"http://127.0.0.1:{port}"
         report = connector.demo()
     # THEN the summary says why, once, with how many calls it hit

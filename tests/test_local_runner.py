@@ -15,14 +15,15 @@ from connector.actions import load_actions
 from connector.pipeline import prepare_events
 from connector.settings import DEFAULT_INTEGRATION_SOURCE, Settings
 
-from local import runner
+from local import demo_samples, local_connector, runner
+from local.demo_output import Console
 from local.http_front import MAX_PAYLOAD_BYTES, HttpFront
 from tests import leak_guard
 from tests.conftest import ROOT, STANDIN_KEY
 
 pytestmark = pytest.mark.integration
 
-# The contract's vectors (openai-events-api.md) for the raw values in events/tealium/.
+# The contract's vectors (docs/wire-contract.md) for the raw values in events/tealium/.
 EMAIL_ADA_SHA256 = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
 EMAIL_USER_SHA256 = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
 PHONE_RO_SHA256 = "af9e136cc1c34ac87999ef8bd28b3d15c08a75b9ae1c2018b39c0f37c23296bd"
@@ -66,8 +67,8 @@ def by_id(events):
 
 def expected_event(action, sample, timestamp_ms):
     """What the connector core makes of the same refreshed payload at the same instant."""
-    document = runner.sample_document(sample, timestamp_ms)
-    settings = Settings.from_env({"PIXEL_ID": runner.LOCAL_PIXEL_ID, "API_KEY_SECRET_ID": "local"})
+    document = demo_samples.sample_document(sample, timestamp_ms)
+    settings = Settings.from_env({"PIXEL_ID": local_connector.LOCAL_PIXEL_ID, "API_KEY_SECRET_ID": "local"})
     actions = load_actions(ROOT / "functions" / "ingest" / "actions.json")
     (prepared,) = prepare_events(actions[action], [document], settings, timestamp_ms)
     return prepared
@@ -80,11 +81,11 @@ def test_every_sample_reaches_openai_in_its_wire_form(demo):
     stored = by_id(report.events)
     # GIVEN the real-time purchase, WHEN it reached the stand-in, THEN it is what the core builds, byte for byte
     purchase = stored["ORD-10042"]
-    prepared = expected_event("purchase", runner.SAMPLES[0], purchase["timestamp_ms"])
+    prepared = expected_event("purchase", demo_samples.SAMPLES[0], purchase["timestamp_ms"])
     assert purchase == prepared.event
     (request,) = [r for r in report.requests if "ORD-10042" in {e["id"] for e in r.events}]
     assert request.body == wire.request_body([prepared.encoded], False, DEFAULT_INTEGRATION_SOURCE)
-    assert request.query == {"pid": runner.LOCAL_PIXEL_ID}
+    assert request.query == {"pid": local_connector.LOCAL_PIXEL_ID}
     # ...with the contract's hashes and the e-commerce data in minor units
     assert purchase["type"] == "order_created"
     assert purchase["user"]["emails_sha256"] == [EMAIL_ADA_SHA256]
@@ -231,7 +232,7 @@ def test_console_rewrites_the_progress_line_on_a_terminal():
             return True
 
     out = Terminal()
-    console = runner.Console(out)
+    console = Console(out)
     console.status("batch 1/1000", key=1)
     console.line("an answer")
     console.status("batch 2/1000", key=2)

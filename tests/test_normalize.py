@@ -1,4 +1,4 @@
-"""normalize: the contract's normalization and hashing rules for user identifiers."""
+"""normalize: the normalization and hashing rules of docs/wire-contract.md for user identifiers."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from tests.core_helpers import (
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
-# ---- the contract's test vectors -----------------------------------------------------
+# ---- the test vectors of docs/wire-contract.md -----------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -799,10 +799,13 @@ def test_cli_serves_until_interrupted():
         process.wait(timeout=30)
 
 
-@pytest.mark.parametrize("module", ["openai_standin.py", "openai_contract.py", "standin_faults.py"])
+STANDIN_MODULES = ("openai_standin", "openai_contract", "standin_answers", "standin_faults", "standin_http")
+
+
+@pytest.mark.parametrize("module", [f"{name}.py" for name in STANDIN_MODULES])
 def test_stand_in_imports_only_the_standard_library(module):
     # It is an independent check of the wire contract: no connector code, no third-party server.
-    # Its three modules may import one another (relative imports), nothing else outside the stdlib.
+    # Its modules may import one another (relative imports), nothing else outside the stdlib.
     source = (REPO_ROOT / "local" / module).read_text()
     modules = set()
     for node in ast.walk(ast.parse(source)):
@@ -812,5 +815,5 @@ def test_stand_in_imports_only_the_standard_library(module):
             modules.add(node.module.split(".")[0])
         elif isinstance(node, ast.ImportFrom):  # relative: only the stand-in's own modules
             imported = {node.module} if node.module else {alias.name for alias in node.names}
-            assert imported <= {"openai_standin", "openai_contract", "standin_faults"}
+            assert imported <= set(STANDIN_MODULES)
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}

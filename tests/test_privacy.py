@@ -18,9 +18,11 @@ import logging
 import boto3
 import pytest
 
-from local.openai_standin import Fault, _error
+from local.handlers import load_handler
+from local.openai_standin import Fault
+from local.standin_answers import error_answer
 from tests import leak_guard
-from tests.conftest import STANDIN_KEY, load_handler
+from tests.conftest import STANDIN_KEY
 from tests.test_batch_sender import drain, poller_for
 from tests.test_ingest_handler import call, fast_client, purchase
 
@@ -129,7 +131,7 @@ def echo_raw_values(standin, monkeypatch, ids: set[str]) -> None:
                     f"{event.get('source_url')}; user {json.dumps(event.get('user'))} unknown; "
                     f"contact {EMAIL} or {PHONE}; key {STANDIN_KEY}"
                 )
-                return _error(400, message, "invalid_event", param=f"events[{index}]"), parsed
+                return error_answer(400, message, "invalid_event", param=f"events[{index}]"), parsed
         return answer, parsed
 
     monkeypatch.setattr(standin, "_check", echoing)

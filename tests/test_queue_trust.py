@@ -15,7 +15,8 @@ from connector import wire
 from connector.errors import ConfigError
 from connector.queue import MESSAGE_VERSION, to_message
 
-from tests.conftest import STANDIN_PIXEL, load_handler
+from local.handlers import load_handler
+from tests.conftest import STANDIN_PIXEL
 from tests.test_batch_sender import drain, poller_for
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """The sample events in events/tealium/, end to end through the bundled actions, against their expected wire events.
 
 The expected files were generated once and then checked field by field against the
-contract (openai-events-api.md); the hashes are the contract's test vectors.
+contract (docs/wire-contract.md); the hashes are the contract's test vectors.
 """
 
 from __future__ import annotations

@@ -21,9 +21,10 @@ from collections import Counter
 import boto3
 import pytest
 
+from local.handlers import apply_environment, connector_environment, load_handler
 from local.openai_standin import Fault, OpenAIStandin
 from local.sqs_poller import EventSourcePoller, FakeLambdaContext
-from tests.conftest import STANDIN_KEY, STANDIN_PIXEL, apply_environment, connector_environment, load_handler
+from tests.conftest import CONNECTOR_SETTINGS, STANDIN_KEY, STANDIN_PIXEL
 from tests.test_batch_sender import page_views
 from tests.test_ingest_handler import call, fast_client, purchase
 
@@ -69,7 +70,12 @@ def connector(template, fast_sqs, moto_server, standin):
     )
     # 20,000 events: keep the -s output to the figures (metrics are tested in the other suites)
     env = connector_environment(
-        resources, standin.base_url, POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true"
+        resources,
+        standin.base_url,
+        pixel_id=STANDIN_PIXEL,
+        **CONNECTOR_SETTINGS,
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_DISABLED="true",
     )
     with pytest.MonkeyPatch.context() as patch:
         apply_environment(patch, env)

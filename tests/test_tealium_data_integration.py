@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import fresh, load_event, load_handler
+from local.handlers import load_handler
+from tests.conftest import fresh, load_event
 from tests.test_ingest_handler import call, queued_messages
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,7 @@ from tests.core_helpers import (
 )
 
 DAY_MS = 24 * 3600 * 1000
-#: The guide's 11 event types (display name -> wire name) and the data type each carries.
+#: The 11 standard event types (display name -> wire name; docs/wire-contract.md) and the data type each carries.
 GUIDE_EVENT_TYPES = [
     ("Appointment Scheduled", "appointment_scheduled", "customer_action"),
     ("Checkout Started", "checkout_started", "contents"),

@@ -21,7 +21,7 @@ DELIVERY_MODES = ("realtime", "batched")
 #: OpenAI keys start like this; an override holding one is a leak waiting to happen.
 PLAIN_KEY_PREFIXES = ("sk-", "Bearer ")
 
-#: Every parameter of the setup guide an action can map, by the guide's name.
+#: Every field an action can map, by its mapping key (README.md: Actions).
 MAPPABLE_FIELDS = frozenset(
     {
         # Event Data
@@ -231,7 +231,7 @@ def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, require
 
 
 def _event_type(value: object, where: str) -> str:
-    # The guide's display names ("Order Created") are accepted as well as the wire names.
+    # Display names ("Order Created", README.md: Actions) are accepted as well as the wire names.
     if isinstance(value, str):
         value = value.strip().lower().replace(" ", "_")
     if value not in wire.EVENT_TYPES:
@@ -242,7 +242,7 @@ def _event_type(value: object, where: str) -> str:
 
 def _custom_event_name(value: object, event_type: str, where: str) -> str | None:
     if event_type != "custom":
-        return None  # the guide: ignored for all other event types
+        return None  # docs/wire-contract.md: ignored for all other event types
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}.custom_event_name: is required when event_type is custom")
     if not wire.CUSTOM_EVENT_NAME.fullmatch(value):

@@ -32,7 +32,7 @@ class Mapped:
 
 
 def map_values(action: ActionConfig, payload: Payload) -> dict[str, object]:
-    """The action's fields for one payload, keyed by the setup guide's parameter names."""
+    """The action's fields for one payload, keyed by the mapping keys (README.md: Actions)."""
     return map_event(action, payload).values
 
 

@@ -1,6 +1,6 @@
-"""Normalization and SHA-256 hashing of user identifiers, as openai-events-api.md specifies.
+"""Normalization and SHA-256 hashing of user identifiers, as docs/wire-contract.md specifies.
 
-Each rule is keyed by the setup guide's field name (email, phone, external_id, first_name,
+Each rule is keyed by the action's mapping key (README.md: User data) (email, phone, external_id, first_name,
 last_name, country, region, city, zip, ...). A value that breaks a rule raises `InvalidValue` with a reason that never
 repeats the value, so the message is safe to log and to return to the caller.
 """
@@ -23,7 +23,7 @@ PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 PHONE_DIGITS = re.compile(r"[0-9]{8,15}")
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
-#: Characters a postal code keeps (the contract: ASCII letters, digits, spaces, hyphens).
+#: Characters a postal code keeps (docs/wire-contract.md: ASCII letters, digits, spaces, hyphens).
 POSTAL_CODE_DROPPED = re.compile(r"[^A-Za-z0-9 \-]")
 POSTAL_CODE_ALNUM = re.compile(r"[A-Za-z0-9]")
 WHITESPACE = re.compile(r"\s+")
@@ -37,7 +37,7 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: A dotted-quad IPv4 address exactly as ipaddress would print it (no leading zeros).
 IPV4_CANONICAL = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
-#: Cities and regions (openai-events-api.md: at most 128 characters).
+#: Cities and regions (docs/wire-contract.md: at most 128 characters).
 MAX_CITY_CHARS = 128
 MAX_POSTAL_CODE_CHARS = 32
 MAX_IDENTIFIER_CHARS = 1024
@@ -119,7 +119,7 @@ def normalize_city(raw: object) -> str:
 
 
 def normalize_region(raw: object) -> str:
-    # A state or province follows the city's rule (openai-events-api.md: trim, at most 128 characters).
+    # A state or province follows the city's rule (docs/wire-contract.md: trim, at most 128 characters).
     return normalize_city(raw)
 
 

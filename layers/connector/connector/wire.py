@@ -1,7 +1,7 @@
 """OpenAI Events API wire format: the only module that spells OpenAI's field names and limits.
 
 A change at OpenAI (a field, a limit, an error shape) is a change to this file alone.
-`build_event` turns mapped values (keyed by the setup guide's parameter names) into one
+`build_event` turns mapped values (keyed by the mapping keys, README.md: Actions) into one
 wire event, or into errors that name the field and the reason; `check_wire_event` holds an
 already-built event (a queued one) to the same rules before it is sent.
 """
@@ -162,7 +162,7 @@ class _Builder:
 
 
 def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> BuiltEvent:
-    """Mapped values (the guide's parameter names) -> one wire event, or the reasons it cannot be."""
+    """Mapped values (by mapping key) -> one wire event, or the reasons it cannot be."""
     b = _Builder(values, spec.decimal_separator)
     event: dict[str, object] = {}
     event["id"] = b.read("id", "id", _parse_event_id, required=True)
@@ -271,7 +271,7 @@ def _as_list(raw: object) -> list[object]:
 
 
 def _present(raw: object) -> list[object]:
-    """A user field's values; the guide: "Empty or null values are ignored"."""
+    """A user field's values; docs/wire-contract.md: empty or null values are ignored."""
     return [v for v in _as_list(raw) if v is not None and not (isinstance(v, str) and not v.strip())]
 
 
@@ -452,7 +452,7 @@ def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, pa
 
 # ---- checking a wire event that did not come from build_event -----------------------------
 
-#: Every field an event may carry (openai-events-api.md: "No other event field exists").
+#: Every field an event may carry (docs/wire-contract.md: "An event has no other field").
 EVENT_FIELDS = frozenset(
     {"id", "type", "custom_event_name", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"}
     | {"user", "data"}
@@ -474,7 +474,7 @@ ITEM_RULES: dict[str, Callable[[object], object]] = {
     "variant_dict": _parse_variant_dict,
 }
 NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
-#: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
+#: User fields docs/wire-contract.md asks only to be valid: the connector's own tidying of them (lowercase city and
 #: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
 VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
 
