@@ -14,7 +14,7 @@ import urllib3
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
-from connector.errors import RetryableSendError
+from connector.core.errors import RetryableSendError
 
 #: Statuses worth another try; everything else is final (2xx done, 4xx the caller's to handle).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
