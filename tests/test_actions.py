@@ -6,8 +6,9 @@ import json
 import re
 
 import pytest
-from connector.core.actions import MAPPABLE_FIELDS, ActionConfig, Route, load_actions, parse_actions
+from connector.core.actions import MAPPABLE_FIELDS, ActionConfig, load_actions, parse_actions
 from connector.core.errors import ConfigError
+from connector.core.types import Route
 from connector.core.wire.build import EventSpec
 
 from tests.core_helpers import BUNDLED_ACTIONS, bundled_actions

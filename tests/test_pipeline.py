@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from connector.core.actions import Route
 from connector.core.pipeline import prepare_events
+from connector.core.types import Route
 from connector.core.wire.request import encode_event
 
 from tests.core_helpers import NOW_MS, bundled_actions, load_event, sample_settings
