@@ -98,6 +98,7 @@ def outside_window(body: str, now_ms: int) -> bool:
 
 
 def dead_letter_note(body: str) -> dict:
+    """The `dead_letter` note the batch sender added to a message body; {} when there is none."""
     note = (_json_object(body) or {}).get("dead_letter")
     return note if isinstance(note, dict) else {}
 
