@@ -6,9 +6,9 @@ import json
 import math
 import tracemalloc
 
-from connector.adapters.openai_client import Response
 from connector.core.pipeline import prepare_events
 from connector.core.queue_message import to_message
+from connector.core.types import Response
 from connector.core.wire.request import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, request_overhead
 from connector.services.batch import BatchService, Record
 from connector.services.delivery import Sender
