@@ -8,7 +8,7 @@ import tracemalloc
 
 from connector.core.pipeline import prepare_events
 from connector.core.queue_message import to_message
-from connector.core.types import Response
+from connector.core.types import EventStatus, Response
 from connector.core.wire.request import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, request_overhead
 from connector.services.batch import BatchService, Record
 from connector.services.delivery import Sender
@@ -75,7 +75,7 @@ def run() -> dict:
 
         def ours(service=service, records=records) -> None:
             report = service.handle(records)
-            assert report.counts["sent"] == RECORDS_PER_BATCH
+            assert report.counts[EventStatus.SENT] == RECORDS_PER_BATCH
 
         def baseline(records=records) -> None:
             # The irreducible work: read every message, serialize every event, join them into bodies.

@@ -14,7 +14,9 @@ The package has three layers and one module that joins them; a newcomer reads th
   operator's command line (`python -m connector`).
 
 The dependency rule (tests/test_layers.py enforces it by reading every module's imports):
-core imports nothing from adapters, services or wiring, and no boto3, botocore, urllib3 or
-aws_lambda_powertools; adapters import core only, never services or wiring; services import
-core only (the adapters' interfaces are the ports in `core/ports.py`), never wiring.
+core imports nothing from adapters, services, wiring or cli, and no boto3, botocore, urllib3 or
+aws_lambda_powertools; adapters import the core, never services, wiring or cli; services import
+the core and one another (ingest and the batch sender share delivery's `Sender`), never an
+adapter, wiring, cli or those libraries: what they need of an adapter is its interface, a port in
+`core/ports.py`, and wiring.py passes the real adapter in (tests pass fakes).
 """
