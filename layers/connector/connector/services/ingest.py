@@ -32,7 +32,6 @@ MAX_EVENTS_PER_CALL = 1000
 REALTIME_SEND_BUDGET_SECONDS = 12.0
 
 
-
 @dataclass
 class IngestAnswer:
     status_code: int
@@ -97,7 +96,7 @@ class IngestService:
 
         prepared = prepare_events(action, documents, self.settings, round(self.clock() * 1000))
         results = [_Result(p, _first_status(p)) for p in prepared]
-        ready = [r for r in results if not r.status]
+        ready = [r for r in results if r.status is None]
         if action.delivery == "realtime":
             ready = self._send_now(ready)
         self._enqueue(action.name, ready)
