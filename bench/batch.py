@@ -6,11 +6,12 @@ import json
 import math
 import tracemalloc
 
-from connector import queue, wire
-from connector.batch import BatchService, Record
-from connector.client import Response
-from connector.delivery import Sender
-from connector.pipeline import prepare_events
+from connector.core.pipeline import prepare_events
+from connector.core.queue_message import to_message
+from connector.core.types import EventStatus, Response
+from connector.core.wire.request import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, request_overhead
+from connector.services.batch import BatchService, Record
+from connector.services.delivery import Sender
 
 from bench import payloads
 from bench.timing import paired
@@ -66,7 +67,7 @@ def run() -> dict:
         encoded, route = _encoded(action_name, factory)
         # Distinct bodies (ids differ), as a real batch holds, so the memory figure is honest.
         records = [
-            Record(f"m-{i}", queue.to_message(action_name, encoded.replace(b'"id":"', f'"id":"{i:04d}-'.encode(), 1)))
+            Record(f"m-{i}", to_message(action_name, encoded.replace(b'"id":"', f'"id":"{i:04d}-'.encode(), 1)))
             for i in range(RECORDS_PER_BATCH)
         ]
         client = CountingClient()
@@ -74,7 +75,7 @@ def run() -> dict:
 
         def ours(service=service, records=records) -> None:
             report = service.handle(records)
-            assert report.counts["sent"] == RECORDS_PER_BATCH
+            assert report.counts[EventStatus.SENT] == RECORDS_PER_BATCH
 
         def baseline(records=records) -> None:
             # The irreducible work: read every message, serialize every event, join them into bodies.
@@ -89,14 +90,14 @@ def run() -> dict:
         chunk = [encoded] * RECORDS_PER_BATCH
         for _ in range(STREAM_EVENTS // RECORDS_PER_BATCH):
             sender.send(route, chunk)
-        overhead = wire.request_overhead(route.validate_only)
-        limits = (wire.MAX_EVENTS_PER_REQUEST, wire.MAX_REQUEST_BYTES, overhead)
+        overhead = request_overhead(route.validate_only)
+        limits = (MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, overhead)
         per_batch_min = minimum_requests([len(encoded)] * RECORDS_PER_BATCH, *limits)
         rows.append(
             {
                 "size": name,
                 "event_bytes": len(encoded),
-                "message_bytes": len(queue.to_message(action_name, encoded).encode()),
+                "message_bytes": len(to_message(action_name, encoded).encode()),
                 "events_per_s": RECORDS_PER_BATCH / times["ours"],
                 "ms_per_batch": times["ours"] * 1e3,
                 "baseline_ms_per_batch": times["baseline"] * 1e3,

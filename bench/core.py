@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from connector import normalize
-from connector.mapping import map_values
-from connector.pipeline import prepare_events
-from connector.tealium import read_payload
+from connector.core import normalize
+from connector.core.mapping import map_values
+from connector.core.pipeline import prepare_events
+from connector.core.tealium import read_payload
 
 from bench import payloads
 from bench.timing import paired

@@ -163,7 +163,7 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
     )
     items["Lambda GB-seconds"] = (compute, compute * LAMBDA_PER_GB_SECOND)
 
-    # Each warm container reads each key once per max age (connector/secrets.py), the sender's too.
+    # Each warm container reads each key once per max age (connector/adapters/api_keys.py), the sender's too.
     warm = containers(calls_per_second, ingest_ms)
     if batched:
         warm += containers(inputs.events_per_second / EVENTS_PER_SENDER_INVOCATION, sender_ms)
@@ -247,8 +247,8 @@ def model(inputs: Inputs, metric_count: int, alarm_count: int) -> dict:
 
 
 def metric_count() -> int:
-    """Metric names the functions emit (connector/observability.py and the ingest's UnexpectedErrors)."""
-    from connector.observability import STATUS_METRICS
+    """Metric names the functions emit (connector/adapters/observability.py and the ingest's UnexpectedErrors)."""
+    from connector.adapters.observability import STATUS_METRICS
 
     return 1 + len(STATUS_METRICS) + 2 + VENDOR_STATUS_CODES + 1  # received, statuses, vendor, codes, errors
 
@@ -268,7 +268,7 @@ def run(
     ingest_log_bytes: int | None = None,
 ) -> dict:
     """core: payload -> wire bytes; send: SQS record -> request bodies, both per event on one full core."""
-    from connector.settings import DEFAULT_API_KEY_MAX_AGE_SECONDS
+    from connector.core.settings import DEFAULT_API_KEY_MAX_AGE_SECONDS
 
     memory = memory_mb()
     slowdown = max(1.0, MB_PER_VCPU / memory)  # CPU work stretches at less than one vCPU

@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from connector.actions import ActionConfig, load_actions
-from connector.settings import Settings
+from connector.core.actions import ActionConfig, load_actions
+from connector.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "events" / "tealium"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector import normalize
+from connector.core import normalize
 
 from bench.timing import paired
 

@@ -70,8 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if bool(args.base_url) != bool(args.api_key_file):
         parser.error("--base-url and --api-key-file go together")
     if args.base_url:
-        from connector.errors import ConfigError
-        from connector.settings import check_base_url
+        from connector.core.errors import ConfigError
+        from connector.core.settings import check_base_url
 
         try:
             args.base_url = check_base_url(args.base_url, "--base-url")
@@ -88,7 +88,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     layer_on_path()
-    from connector.errors import ConfigError as ConnectorConfigError
+    from connector.core.errors import ConfigError as ConnectorConfigError
 
     args = parse_args(argv)
     api_key = None

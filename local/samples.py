@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "connector"))
 
-from connector import wire  # noqa: E402
-from connector.queue import to_message  # noqa: E402
+from connector.core.queue_message import to_message  # noqa: E402
+from connector.core.wire.request import encode_event  # noqa: E402
 
 from local.apigw import proxy_event  # noqa: E402
 
@@ -88,7 +88,7 @@ def write_samples(now_ms: int | None = None) -> list[Path]:
     ]
     samples["sqs/batch-sender.json"] = {
         # A message names its action only; the sender's own configuration (events/env.json) says where.
-        "Records": [sqs_record(to_message("purchase_batched", wire.encode_event(event))) for event in events]
+        "Records": [sqs_record(to_message("purchase_batched", encode_event(event))) for event in events]
     }
     written = []
     for relative, content in samples.items():

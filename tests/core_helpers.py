@@ -6,9 +6,10 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from connector import wire
-from connector.actions import ActionConfig, load_actions
-from connector.settings import Settings
+from connector.core.actions import ActionConfig, load_actions
+from connector.core.settings import Settings
+from connector.core.types import Issue
+from connector.core.wire.build import BuiltEvent, EventSpec, build_event
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events" / "tealium"
@@ -56,12 +57,12 @@ def web_values(**values: object) -> dict[str, object]:
 
 
 def build(event_type: str = "page_viewed", spec: Mapping[str, object] | None = None, **values: object):
-    return wire.build_event(wire.EventSpec(event_type, **(spec or {})), web_values(**values), NOW_MS)
+    return build_event(EventSpec(event_type, **(spec or {})), web_values(**values), NOW_MS)
 
 
-def issue_fields(issues: list[wire.Issue]) -> list[str]:
+def issue_fields(issues: list[Issue]) -> list[str]:
     return [issue.field for issue in issues]
 
 
-def all_messages(built: wire.BuiltEvent) -> str:
+def all_messages(built: BuiltEvent) -> str:
     return "\n".join(str(issue) for issue in [*built.errors, *built.warnings])

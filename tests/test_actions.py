@@ -6,9 +6,10 @@ import json
 import re
 
 import pytest
-from connector import wire
-from connector.actions import MAPPABLE_FIELDS, ActionConfig, Route, load_actions, parse_actions
-from connector.errors import ConfigError
+from connector.core.actions import MAPPABLE_FIELDS, ActionConfig, load_actions, parse_actions
+from connector.core.errors import ConfigError
+from connector.core.types import Route
+from connector.core.wire.build import EventSpec
 
 from tests.core_helpers import BUNDLED_ACTIONS, bundled_actions
 
@@ -247,7 +248,7 @@ def test_route_prefers_the_action_overrides():
 
 def test_spec_carries_the_action_and_the_connector_defaults():
     action = parse_actions(document(event_type="custom", custom_event_name="signup", action_source="email"))["purchase"]
-    assert action.spec("web") == wire.EventSpec("custom", "signup", "email", "web")
+    assert action.spec("web") == EventSpec("custom", "signup", "email", "web")
 
 
 def test_app_event_with_a_fixed_non_mobile_action_source_fails_at_load():

@@ -9,8 +9,8 @@ import time
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from connector.actions_parameter import ParameterActions, parameter_name
-from connector.errors import ConfigError
+from connector.adapters.actions_parameter import ParameterActions, parameter_name
+from connector.core.errors import ConfigError
 
 from local.apigw import proxy_event
 from local.handlers import load_handler
@@ -180,8 +180,8 @@ def test_the_ingest_function_follows_the_parameter_and_alarms_on_a_bad_edit(
 def test_the_batch_sender_routes_by_the_parameter_it_reads_itself(
     ssm, name, connector_env, monkeypatch, standin, aws, lambda_context
 ):
-    from connector import wire
-    from connector.queue import to_message
+    from connector.core.queue_message import to_message
+    from connector.core.wire.request import encode_event
 
     from local.samples import sqs_record
 
@@ -195,7 +195,7 @@ def test_the_batch_sender_routes_by_the_parameter_it_reads_itself(
 
     def deliver(action: str, event_id: str) -> dict:
         queued = event | {"id": event_id, "timestamp_ms": fresh_timestamp_ms()}
-        records = [sqs_record(to_message(action, wire.encode_event(queued)))]
+        records = [sqs_record(to_message(action, encode_event(queued)))]
         return sender.lambda_handler({"Records": records}, lambda_context)
 
     # WHEN messages name that action, then an action the document gains without a redeploy

@@ -6,10 +6,10 @@ import json
 from urllib.parse import quote
 
 import pytest
-from connector.actions import ActionConfig
-from connector.mapping import map_event, map_values
-from connector.pipeline import prepare_events
-from connector.tealium import MAX_ITEMS_PER_EVENT, parse_body, read_payload
+from connector.core.actions import ActionConfig
+from connector.core.mapping import map_event, map_values
+from connector.core.pipeline import prepare_events
+from connector.core.tealium import MAX_ITEMS_PER_EVENT, parse_body, read_payload
 
 from tests.core_helpers import NOW_MS, bundled_actions, load_event, sample_settings
 

@@ -8,7 +8,7 @@ import time
 
 import boto3
 import pytest
-from connector import wire
+from connector.core.wire.request import MAX_REQUEST_BYTES, encode_event
 
 from local.handlers import apply_environment, connector_environment, load_handler
 from local.openai_standin import Fault
@@ -96,11 +96,11 @@ def test_refused_key_keeps_events_until_they_reach_the_dead_letter_queue(
 
 
 def test_event_that_aged_out_while_queued_is_dead_lettered_not_sent(batch_app, standin, aws):
-    from connector.queue import to_message
+    from connector.core.queue_message import to_message
 
     old = {"id": "OLD-1", "type": "page_viewed", "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
            "source_url": "https://shop.example.com/", "action_source": "web", "data": {"type": "contents"}}
-    message = to_message("page_view", wire.encode_event(old))
+    message = to_message("page_view", encode_event(old))
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody=message)
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody="not a connector message")
     drain(poller_for(batch_app, aws.queue_url))
@@ -171,7 +171,7 @@ def test_2500_events_arrive_in_exactly_3_requests_each_within_the_limits(fast_aw
     drain(poller)
     requests = standin.accepted_requests()
     assert [len(r.events) for r in requests] == [1000, 1000, 500]
-    assert all(len(r.body) <= wire.MAX_REQUEST_BYTES for r in requests)
+    assert all(len(r.body) <= MAX_REQUEST_BYTES for r in requests)
     ids = standin.event_ids()
     assert len(ids) == len(set(ids)) == 2500
     assert poller.failures == 0

@@ -398,8 +398,8 @@ def test_try_reads_actions_from_the_ssm_parameter_actions_config_names(tmp_path,
 
 
 def test_the_functions_refuse_a_document_with_every_problem_the_first_leading(tmp_path):
-    from connector.actions import find_problems, parse_actions
-    from connector.errors import ConfigError
+    from connector.core.actions import find_problems, parse_actions
+    from connector.core.errors import ConfigError
 
     text = json.dumps({"actions": {"a": {"delivery": "now", "event_type": "page_viewed", "debug": 1}}})
 
@@ -436,7 +436,7 @@ class FlakySqs:
 
 
 def test_redrive_leaves_what_could_not_be_sent_and_says_so():
-    from connector.redrive import Redrive
+    from connector.adapters.redrive import Redrive
 
     now_ms = round(time.time() * 1000)
     body = {"event": {"id": "e", "timestamp_ms": now_ms}, "dead_letter": {"reason": "gave up", "at_ms": now_ms}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from connector import coerce
-from connector.errors import InvalidValue
+from connector.core import coerce
+from connector.core.errors import InvalidValue
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

@@ -10,10 +10,10 @@ import time
 
 import boto3
 import pytest
-from connector import wire
-from connector.errors import ConfigError
-from connector.queue import to_message
-from connector.runtime import build_ingest_service
+from connector.core.errors import ConfigError
+from connector.core.queue_message import to_message
+from connector.core.wire.request import encode_event
+from connector.wiring import build_ingest_service
 
 from local.handlers import load_handler
 from local.sqs_poller import EventSourcePoller
@@ -243,7 +243,7 @@ def test_a_queued_event_with_a_field_openai_no_longer_takes_is_dead_lettered_not
     events.append(old_contract_event("NEW-1", emails_sha256=[EMAIL_USER_SHA256]))
     sqs = boto3.client("sqs")
     for event in events:
-        sqs.send_message(QueueUrl=aws.queue_url, MessageBody=to_message("page_view", wire.encode_event(event)))
+        sqs.send_message(QueueUrl=aws.queue_url, MessageBody=to_message("page_view", encode_event(event)))
     # WHEN the batch sender takes them
     app = load_handler("batch_sender")
     poller = EventSourcePoller(aws.queue_url, app.lambda_handler, batch_size=10, window_seconds=1,

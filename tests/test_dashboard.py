@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from connector import observability
+from connector.adapters import observability
 
 from local.template import function_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*(ROOT / "layers" / "connector" / "connector").glob("*.py"), *(ROOT / "functions").glob("*/app.py")]
+SOURCES = [*(ROOT / "layers" / "connector" / "connector").rglob("*.py"), *(ROOT / "functions").glob("*/app.py")]
 HANDLERS = [ROOT / "functions" / "ingest" / "app.py", ROOT / "functions" / "batch_sender" / "app.py"]
 SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
@@ -71,7 +71,8 @@ def test_dashboard_uses_the_functions_namespace_and_service(template):
 
 def test_every_connector_metric_on_the_dashboard_is_one_the_code_emits(template):
     emitted = emitted_metric_names()
-    vendor_status = 'name=f"VendorStatus{status}"' in (ROOT / "layers/connector/connector/observability.py").read_text()
+    observability_source = (ROOT / "layers/connector/connector/adapters/observability.py").read_text()
+    vendor_status = 'name=f"VendorStatus{status}"' in observability_source
     cold_starts = all("capture_cold_start_metric=True" in path.read_text() for path in HANDLERS)
 
     for title, values in metric_rows(template):

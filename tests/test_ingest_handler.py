@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from connector import wire
+from connector.core.wire.request import encode_event, request_body
 
 from local.apigw import proxy_event
 from local.openai_standin import Fault
@@ -43,7 +43,7 @@ def queued_messages(queue_url):
 
 
 def fast_client(app, **overrides):
-    from connector.client import OpenAIClient
+    from connector.adapters.openai_client import OpenAIClient
 
     # Quick backoff; the read timeout still leaves a loaded machine's stand-in ample time to answer.
     settings = {"read_timeout": 2.0, "backoff_factor": 0.01, "backoff_max": 0.05} | overrides
@@ -76,7 +76,7 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
              "currency": "USD"},
         ],
     }
-    assert request.body == wire.request_body([wire.encode_event(sent)], False, "tealium-openai-connector-aws")
+    assert request.body == request_body([encode_event(sent)], False, "tealium-openai-connector-aws")
 
 
 def test_form_field_and_query_parameter_carry_the_payload(ingest_app, standin, lambda_context):
@@ -130,7 +130,7 @@ def test_unknown_action_is_404(ingest_app, standin, lambda_context):
 
 
 def test_too_large_bodies_and_too_many_events_get_413(ingest_app, standin, lambda_context):
-    from connector.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
+    from connector.services.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
 
     status, answer = call(ingest_app, "purchase", " " * (MAX_BODY_BYTES + 1), lambda_context)
     assert (status, answer["errors"][0]["field"]) == (413, "body")

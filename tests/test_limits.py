@@ -12,10 +12,12 @@ import time
 import tracemalloc
 
 import pytest
-from connector import queue, wire
-from connector.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
-from connector.pipeline import prepare_events
-from connector.settings import DEFAULT_INTEGRATION_SOURCE
+from connector.core.pipeline import prepare_events
+from connector.core.queue_message import ATTRIBUTE_ALLOWANCE, MAX_MESSAGE_BYTES, to_message
+from connector.core.settings import DEFAULT_INTEGRATION_SOURCE
+from connector.core.wire.build import MAX_TEXT_CHARS, MAX_URL_CHARS
+from connector.core.wire.request import MAX_REQUEST_BYTES, request_body, request_overhead
+from connector.services.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
 
 from local.handlers import load_handler
 from local.sqs_poller import FakeLambdaContext
@@ -32,14 +34,14 @@ def ingest_context() -> FakeLambdaContext:
     return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
 
 #: The largest queue message ingest takes (the rest of SQS's 256 KiB is kept for the dead-letter reason).
-QUEUE_LIMIT = queue.MAX_MESSAGE_BYTES - queue.ATTRIBUTE_ALLOWANCE
+QUEUE_LIMIT = MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE
 
 
 @pytest.fixture(scope="module")
 def handlers(template, moto_server, standin_server):
     with loaded_ingest(template, moto_server, standin_server, "limits") as (ingest, resources):
         sender = load_handler("batch_sender")
-        from connector.client import OpenAIClient
+        from connector.adapters.openai_client import OpenAIClient
 
         sender.service.sender.client = OpenAIClient(read_timeout=2, backoff_factor=0.01, backoff_max=0.05)
         yield ingest, sender, resources
@@ -60,7 +62,7 @@ def prepared(ingest, action: str, documents: list[dict]):
 def queue_message_bytes(ingest, action: str, document: dict) -> int:
     (event,) = prepared(ingest, action, [document])
     assert event.ok, event.errors
-    return len(queue.to_message(action, event.encoded).encode())
+    return len(to_message(action, event.encoded).encode())
 
 
 def fill(setters, max_chars: int, measure, target: int) -> None:
@@ -90,7 +92,7 @@ def with_queue_size(ingest, order_id: str, target: int) -> dict:
         _ccat=["c"] * count,
     )
     setters = [lambda value, i=i: names.__setitem__(i, value) for i in range(count)]
-    fill(setters, wire.MAX_TEXT_CHARS, lambda: queue_message_bytes(ingest, "purchase_batched", document), target)
+    fill(setters, MAX_TEXT_CHARS, lambda: queue_message_bytes(ingest, "purchase_batched", document), target)
     return document
 
 
@@ -167,16 +169,16 @@ def with_oppref_for_total(ingest, count: int, total: int) -> list[dict]:
 
     def body_size() -> int:
         events = prepared(ingest, "purchase", documents)
-        return len(wire.request_body([e.encoded for e in events], False, DEFAULT_INTEGRATION_SOURCE))
+        return len(request_body([e.encoded for e in events], False, DEFAULT_INTEGRATION_SOURCE))
 
     setters = [lambda value, d=d: d["data"]["udo"].__setitem__("oppref", value) for d in documents]
-    fill(setters, wire.MAX_URL_CHARS, body_size, total)
+    fill(setters, MAX_URL_CHARS, body_size, total)
     return documents
 
 
 @pytest.mark.parametrize(
     "total, requests",
-    [(wire.MAX_REQUEST_BYTES, 1), (wire.MAX_REQUEST_BYTES + 1, 2)],
+    [(MAX_REQUEST_BYTES, 1), (MAX_REQUEST_BYTES + 1, 2)],
     ids=["exactly 1 MB", "1 MB + 1 byte"],
 )
 def test_events_beyond_1_mb_go_in_two_requests(handlers, standin, total, requests):
@@ -189,8 +191,8 @@ def test_events_beyond_1_mb_go_in_two_requests(handlers, standin, total, request
     assert status == 200 and {r["status"] for r in answer["results"]} == {"sent"}
     sent = standin.accepted_requests()
     assert len(sent) == requests
-    assert all(r.body_bytes <= wire.MAX_REQUEST_BYTES for r in sent)
-    overhead = wire.request_overhead(False, DEFAULT_INTEGRATION_SOURCE)
+    assert all(r.body_bytes <= MAX_REQUEST_BYTES for r in sent)
+    overhead = request_overhead(False, DEFAULT_INTEGRATION_SOURCE)
     assert sum(r.body_bytes for r in sent) == total + (requests - 1) * (overhead - 1)
     assert sorted(standin.event_ids()) == sorted(d["data"]["udo"]["order_id"] for d in documents)
 
@@ -204,7 +206,7 @@ def sqs_event(ingest, count: int) -> dict:
         documents.append(document)
     records = []
     for event in prepared(ingest, "page_view", documents):
-        body = queue.to_message("page_view", event.encoded)
+        body = to_message("page_view", event.encoded)
         records.append(
             {
                 "messageId": f"m-{event.index}",

@@ -10,10 +10,10 @@ import sys
 from urllib.parse import urlencode
 
 import pytest
-from connector import wire
-from connector.actions import load_actions
-from connector.pipeline import prepare_events
-from connector.settings import DEFAULT_INTEGRATION_SOURCE, Settings
+from connector.core.actions import load_actions
+from connector.core.pipeline import prepare_events
+from connector.core.settings import DEFAULT_INTEGRATION_SOURCE, Settings
+from connector.core.wire.request import request_body
 
 from local import demo_samples, local_connector, runner
 from local.demo_output import Console
@@ -84,7 +84,7 @@ def test_every_sample_reaches_openai_in_its_wire_form(demo):
     prepared = expected_event("purchase", demo_samples.SAMPLES[0], purchase["timestamp_ms"])
     assert purchase == prepared.event
     (request,) = [r for r in report.requests if "ORD-10042" in {e["id"] for e in r.events}]
-    assert request.body == wire.request_body([prepared.encoded], False, DEFAULT_INTEGRATION_SOURCE)
+    assert request.body == request_body([prepared.encoded], False, DEFAULT_INTEGRATION_SOURCE)
     assert request.query == {"pid": local_connector.LOCAL_PIXEL_ID}
     # ...with the contract's hashes and the e-commerce data in minor units
     assert purchase["type"] == "order_created"

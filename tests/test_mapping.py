@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from connector.actions import ActionConfig
-from connector.mapping import map_values
-from connector.tealium import read_payload
+from connector.core.actions import ActionConfig
+from connector.core.mapping import map_values
+from connector.core.tealium import read_payload
 
 from tests.core_helpers import load_event
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from connector import money
-from connector.errors import InvalidValue
+from connector.core import money
+from connector.core.errors import InvalidValue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,8 +6,8 @@ import re
 import string
 
 import pytest
-from connector import normalize
-from connector.errors import InvalidValue
+from connector.core import normalize
+from connector.core.errors import InvalidValue
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

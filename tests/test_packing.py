@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from connector import wire
-from connector.packing import group_by, pack_events, pack_sizes
+from connector.core.packing import group_by, pack_events, pack_sizes
+from connector.core.wire.build import EventSpec, build_event
+from connector.core.wire.request import (
+    MAX_EVENTS_PER_REQUEST,
+    MAX_REQUEST_BYTES,
+    encode_event,
+    request_body,
+    request_overhead,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +72,7 @@ def test_pack_sizes(sizes, limits, requests, too_large):
 def test_defaults_are_openai_limits():
     requests, too_large = pack_sizes([1] * 2500, overhead=0)
     assert [len(r) for r in requests] == [1000, 1000, 500] and too_large == []
-    assert (wire.MAX_EVENTS_PER_REQUEST, wire.MAX_REQUEST_BYTES) == (1000, 1_000_000)
+    assert (MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES) == (1000, 1_000_000)
 
 
 def test_group_by_keeps_first_seen_group_order_and_item_order():
@@ -122,9 +129,9 @@ def test_group_by_partitions_without_loss_or_reordering(items):
 def test_pack_events_of_real_events_gives_bodies_within_openai_limits(validate_only):
     # GIVEN 2,600 events: among the first 1,000, one in eight near the oppref limit (over 1 MB together),
     # then 1,600 small ones (more than 1,000 to a request)
-    spec = wire.EventSpec("page_viewed")
+    spec = EventSpec("page_viewed")
     events = [
-        wire.build_event(
+        build_event(
             spec,
             web_values(
                 id=f"evt-{i}", email=f"user{i}@example.com", oppref="o" * (8000 if i < 1000 and i % 8 == 0 else 10)
@@ -133,28 +140,28 @@ def test_pack_events_of_real_events_gives_bodies_within_openai_limits(validate_o
         ).event
         for i in range(2600)
     ]
-    encoded = [wire.encode_event(event) for event in events]
+    encoded = [encode_event(event) for event in events]
     # WHEN they are packed
     requests, too_large = pack_events(encoded, validate_only)
     # THEN every body is a valid request within both limits, and together they hold every event once, in order
     assert too_large == []
     # both limits bind: one request is cut by bytes before 1,000 events, another at 1,000 events
-    assert len(requests[0]) < wire.MAX_EVENTS_PER_REQUEST
-    assert any(len(request) == wire.MAX_EVENTS_PER_REQUEST for request in requests)
+    assert len(requests[0]) < MAX_EVENTS_PER_REQUEST
+    assert any(len(request) == MAX_EVENTS_PER_REQUEST for request in requests)
     sent = []
     for request in requests:
-        body = wire.request_body([encoded[p] for p in request], validate_only)
-        assert len(body) <= wire.MAX_REQUEST_BYTES
+        body = request_body([encoded[p] for p in request], validate_only)
+        assert len(body) <= MAX_REQUEST_BYTES
         document = json.loads(body)
-        assert 1 <= len(document["events"]) <= wire.MAX_EVENTS_PER_REQUEST
+        assert 1 <= len(document["events"]) <= MAX_EVENTS_PER_REQUEST
         assert document["validate_only"] is validate_only
         sent.extend(document["events"])
     assert sent == events
     assert len(requests) == minimum_requests(
-        [len(e) for e in encoded], wire.request_overhead(validate_only), 1000, 1_000_000, 1
+        [len(e) for e in encoded], request_overhead(validate_only), 1000, 1_000_000, 1
     )
 
 
 def test_pack_events_reports_an_event_too_large_for_any_request():
-    encoded = [b'{"id":"a"}', b"x" * wire.MAX_REQUEST_BYTES, b'{"id":"b"}']
+    encoded = [b'{"id":"a"}', b"x" * MAX_REQUEST_BYTES, b'{"id":"b"}']
     assert pack_events(encoded, False) == ([range(0, 1), range(2, 3)], [1])

@@ -235,7 +235,7 @@ def test_the_key_comes_from_secrets_manager_only(debug_handlers, standin, lambda
     ],
 )
 def test_vendor_messages_are_redacted(message, expected):
-    from connector.redact import redact_vendor_message
+    from connector.core.redact import redact_vendor_message
 
     sent = [json.dumps({"id": "ORD-R", "oppref": OPPREF, "action_source": "web"}).encode()]
     assert redact_vendor_message(message, sent, secrets=[STANDIN_KEY]) == expected

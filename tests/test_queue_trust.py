@@ -11,9 +11,9 @@ import time
 
 import boto3
 import pytest
-from connector import wire
-from connector.errors import ConfigError
-from connector.queue import MESSAGE_VERSION, to_message
+from connector.core.errors import ConfigError
+from connector.core.queue_message import MESSAGE_VERSION, to_message
+from connector.core.wire.request import encode_event
 
 from local.handlers import load_handler
 from tests.conftest import STANDIN_PIXEL
@@ -65,7 +65,7 @@ def page_view(event_id: str) -> dict:
 
 
 def genuine(event_id: str, action: str = "page_view") -> dict:
-    return json.loads(to_message(action, wire.encode_event(page_view(event_id))))
+    return json.loads(to_message(action, encode_event(page_view(event_id))))
 
 
 def forged_messages(attacker_url: str) -> dict[str, dict]:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from connector.actions import parse_actions
+from connector.core.actions import parse_actions
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -54,7 +54,7 @@ def test_sam_local_samples_name_functions_of_the_template(template):
 
 
 def test_the_action_keys_table_names_every_key_the_actions_document_takes():
-    from connector.actions import ACTION_KEYS
+    from connector.core.actions import ACTION_KEYS
 
     table = set(re.findall(r"^\| `(\w+)` \|", README, flags=re.M))
     assert table >= ACTION_KEYS

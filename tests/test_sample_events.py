@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from connector.pipeline import prepare_events
+from connector.core.pipeline import prepare_events
 
 from tests.core_helpers import (
     EMAIL_ADA_SHA256,

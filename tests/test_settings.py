@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from connector.errors import ConfigError
-from connector.settings import Settings, check_base_url
+from connector.core.errors import ConfigError
+from connector.core.settings import Settings, check_base_url
 
 
 def test_defaults_from_an_empty_environment():

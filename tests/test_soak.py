@@ -131,7 +131,7 @@ def test_20000_events_through_an_outage_none_lost(template, fast_sqs, moto_serve
     standin = quiet_standin
     with connector(template, fast_sqs, moto_server, standin) as (aws, ingest, sender):
         sqs = boto3.client("sqs")
-        from connector.client import OpenAIClient
+        from connector.adapters.openai_client import OpenAIClient
 
         sender.service.sender.client = OpenAIClient(
             read_timeout=2.0, backoff_factor=0.05, backoff_max=0.5, max_attempts=3

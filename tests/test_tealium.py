@@ -6,8 +6,8 @@ import json
 from urllib.parse import quote
 
 import pytest
-from connector import tealium
-from connector.errors import InputError
+from connector.core import tealium
+from connector.core.errors import InputError
 
 from tests.core_helpers import load_event
 

@@ -321,7 +321,7 @@ def test_geo_format_is_gone(template):
 
 
 def test_integration_source_defaults_to_this_project_and_matches_what_settings_accept(template):
-    from connector.settings import DEFAULT_INTEGRATION_SOURCE, Settings
+    from connector.core.settings import DEFAULT_INTEGRATION_SOURCE, Settings
 
     parameter = template["Parameters"]["IntegrationSource"]
     assert parameter["Default"] == DEFAULT_INTEGRATION_SOURCE

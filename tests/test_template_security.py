@@ -83,7 +83,7 @@ def test_ingest_concurrency_is_reserved_by_a_parameter_with_a_sensible_default(t
 
 
 def test_readme_documents_timeout_budget_and_concurrency_together():
-    from connector.ingest import REALTIME_SEND_BUDGET_SECONDS
+    from connector.services.ingest import REALTIME_SEND_BUDGET_SECONDS
 
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Security and operations"):]
@@ -192,7 +192,7 @@ def test_multi_period_alarms_fire_on_an_intermittent_fault(template):
 @pytest.mark.parametrize(("alarm_id", "metric"), [("EventsNotQueuedAlarm", "EventsNotQueued"),
                                                   ("UnexpectedErrorsAlarm", "UnexpectedErrors")])
 def test_answered_failures_alarm_on_the_metrics_the_code_emits(template, alarm_id, metric):
-    from connector.observability import STATUS_METRICS
+    from connector.adapters.observability import STATUS_METRICS
 
     properties = alarm(template, alarm_id)
     environment = function_environment(template, "IngestFunction")

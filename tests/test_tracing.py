@@ -38,7 +38,7 @@ def test_handlers_import_without_the_xray_sdk_when_tracing_is_off(function_dir, 
 
 
 def test_untraced_decorators_return_the_handler_itself():
-    from connector.tracing import Untraced
+    from connector.adapters.tracing import Untraced
 
     def handler(event, context):
         return {"ok": True}
@@ -50,7 +50,7 @@ def test_untraced_decorators_return_the_handler_itself():
 
 def test_tracing_on_gives_powertools_tracer(monkeypatch):
     from aws_lambda_powertools import Tracer
-    from connector.tracing import build_tracer
+    from connector.adapters.tracing import build_tracer
 
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
     # Outside Lambda the Tracer finds no daemon and disables itself; it is Powertools' Tracer all the same.

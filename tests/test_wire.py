@@ -5,7 +5,30 @@ from __future__ import annotations
 import json
 
 import pytest
-from connector import normalize, wire
+from connector.core import normalize
+from connector.core.wire.build import (
+    CUSTOM_DATA,
+    DATA_FIELDS,
+    EVENT_DATA_TYPES,
+    EVENT_TYPES,
+    HASHED_USER_LISTS,
+    MAX_USER_LIST_VALUES,
+    PLAIN_USER_LISTS,
+    USER_FIELDS,
+    EventSpec,
+    build_event,
+    timestamp_window_problem,
+)
+from connector.core.wire.check import check_wire_event
+from connector.core.wire.request import (
+    ErrorDetail,
+    encode_event,
+    read_error,
+    request_body,
+    request_headers,
+    request_overhead,
+    request_url,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,7 +83,7 @@ def test_every_guide_event_type_builds_with_its_data_type(display, event_type, d
     assert built.errors == []
     assert built.event["type"] == event_type
     assert built.event["data"] == {"type": data_type}
-    assert wire.EVENT_DATA_TYPES[event_type] == data_type
+    assert EVENT_DATA_TYPES[event_type] == data_type
     assert display.lower().replace(" ", "_") == event_type
 
 
@@ -191,7 +214,7 @@ def test_timestamp_window_is_7_days_back_to_10_minutes_ahead(offset_ms, ok):
     assert (built.errors == []) is ok
     if not ok:
         assert issue_fields(built.errors) == ["timestamp_ms"]
-    assert (wire.timestamp_window_problem(NOW_MS + offset_ms, NOW_MS) is None) is ok
+    assert (timestamp_window_problem(NOW_MS + offset_ms, NOW_MS) is None) is ok
 
 
 @pytest.mark.parametrize("raw", [str(NOW_MS // 1000), NOW_MS // 1000, str(NOW_MS), "2026-11-18T11:06:40Z"])
@@ -379,7 +402,7 @@ def test_names_and_the_raw_external_id_are_sent_hashed(key, raw, wire_list, dige
 
 def test_the_raw_external_id_is_never_sent_raw():
     # OpenAI: "Don't send raw ... external IDs": the seed's External ID (raw) is hashed like the others.
-    encoded = wire.encode_event(build(external_id_raw="CUST-00042").event)
+    encoded = encode_event(build(external_id_raw="CUST-00042").event)
     assert b"CUST-00042" not in encoded
     assert b'"external_id"' not in encoded
 
@@ -399,7 +422,7 @@ def test_an_already_hashed_geo_value_never_reaches_the_wire(key):
     # actions.py refuses these mappings at load; even handed to the builder directly they are not read.
     built = build(**{key: COUNTRY_US_SHA256})
     assert "user" not in built.event
-    assert COUNTRY_US_SHA256.encode() not in wire.encode_event(built.event)
+    assert COUNTRY_US_SHA256.encode() not in encode_event(built.event)
 
 
 def test_an_all_zero_android_advertising_id_is_dropped_with_a_warning():
@@ -561,7 +584,7 @@ def test_custom_properties_keep_their_json_type():
     properties = {"plan_tier": "gold", "seats": 3, "annual": True, "tags": ["a"], "meta": {"k": 1}, "note": None}
     built = build("custom", {"custom_event_name": "upgrade"}, custom_data=properties, plan_id="p1")
     assert built.event["data"] == {"type": "custom", "plan_id": "p1", **properties}
-    assert wire.check_wire_event(json.loads(wire.encode_event(built.event))) == []
+    assert check_wire_event(json.loads(encode_event(built.event))) == []
 
 
 def test_custom_properties_are_not_sent_on_other_event_types():
@@ -592,7 +615,7 @@ def full_event() -> dict[str, object]:
 
 
 def test_an_event_the_builder_wrote_passes_the_check():
-    assert wire.check_wire_event(full_event()) == []
+    assert check_wire_event(full_event()) == []
 
 
 @pytest.mark.parametrize(
@@ -625,7 +648,7 @@ def test_an_event_the_builder_wrote_passes_the_check():
 def test_the_check_names_every_field_the_contract_does_not_take(change, field):
     event = full_event()
     change(event)
-    assert field in issue_fields(wire.check_wire_event(event))
+    assert field in issue_fields(check_wire_event(event))
 
 
 def test_the_check_takes_values_the_contract_accepts_though_the_connector_would_tidy_them():
@@ -633,12 +656,12 @@ def test_the_check_takes_values_the_contract_accepts_though_the_connector_would_
     event = full_event()
     event["user"] |= {"cities": ["New York"], "regions": ["California"], "ip_address": "2001:DB8:0::7"}
     event["user"]["android_advertising_id"] = event["user"]["android_advertising_id"].upper()
-    assert wire.check_wire_event(event) == []
+    assert check_wire_event(event) == []
 
 
 def test_the_check_refuses_what_is_not_an_event_at_all():
-    assert issue_fields(wire.check_wire_event(["evt"])) == ["event"]
-    assert issue_fields(wire.check_wire_event({"id": "e", "type": "bought"})) == ["type"]
+    assert issue_fields(check_wire_event(["evt"])) == ["event"]
+    assert issue_fields(check_wire_event({"id": "e", "type": "bought"})) == ["type"]
 
 
 # ---- a robustness property ----------------------------------------------------------
@@ -662,31 +685,31 @@ FIELDS = sorted(
         "plan_id",
         "contents",
     }
-    | wire.USER_FIELDS
-    | {wire.CUSTOM_DATA}
+    | USER_FIELDS
+    | {CUSTOM_DATA}
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    event_type=st.sampled_from(sorted(wire.EVENT_TYPES)),
+    event_type=st.sampled_from(sorted(EVENT_TYPES)),
     values=st.dictionaries(
         st.sampled_from(FIELDS), JSON_VALUES | st.sampled_from(["USD", "12.50", "a@b.co", "https://x.io"])
     ),
 )
 def test_build_event_never_raises_and_returns_an_event_or_errors(event_type, values):
-    spec = wire.EventSpec(event_type, "my_event" if event_type == "custom" else None)
-    built = wire.build_event(spec, {"id": "e", "timestamp_ms": NOW_MS, **values}, NOW_MS)
+    spec = EventSpec(event_type, "my_event" if event_type == "custom" else None)
+    built = build_event(spec, {"id": "e", "timestamp_ms": NOW_MS, **values}, NOW_MS)
     assert (built.event is None) == bool(built.errors)
     if built.event is not None:
-        event = json.loads(wire.encode_event(built.event))
-        assert event["type"] == event_type and event["data"]["type"] == wire.EVENT_DATA_TYPES[event_type]
+        event = json.loads(encode_event(built.event))
+        assert event["type"] == event_type and event["data"]["type"] == EVENT_DATA_TYPES[event_type]
         if event_type != "custom":
-            assert set(event["data"]) <= {"type", *wire.DATA_FIELDS[event["data"]["type"]]}
+            assert set(event["data"]) <= {"type", *DATA_FIELDS[event["data"]["type"]]}
         # What the builder writes, the queued-event check lets through.
-        assert wire.check_wire_event(event) == []
-        for name in (*wire.HASHED_USER_LISTS.values(), *wire.PLAIN_USER_LISTS.values()):
-            assert 1 <= len(event.get("user", {}).get(name, [None])) <= wire.MAX_USER_LIST_VALUES
+        assert check_wire_event(event) == []
+        for name in (*HASHED_USER_LISTS.values(), *PLAIN_USER_LISTS.values()):
+            assert 1 <= len(event.get("user", {}).get(name, [None])) <= MAX_USER_LIST_VALUES
         if "amount" in event["data"]:
             assert isinstance(event["data"]["amount"], int) and "currency" in event["data"]
 
@@ -699,16 +722,16 @@ def test_build_event_never_raises_and_returns_an_event_or_errors(event_type, val
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_request_body_wraps_events_and_overhead_accounts_for_every_byte(validate_only, count, integration_source):
     events = [build(id=f"evt-{i}", email="user@example.com").event for i in range(count)]
-    encoded = [wire.encode_event(event) for event in events]
-    body = wire.request_body(encoded, validate_only, integration_source)
+    encoded = [encode_event(event) for event in events]
+    body = request_body(encoded, validate_only, integration_source)
     source = {"integration_source": integration_source} if integration_source else {}
     assert json.loads(body) == {"validate_only": validate_only, **source, "events": events}
-    overhead = wire.request_overhead(validate_only, integration_source)
+    overhead = request_overhead(validate_only, integration_source)
     assert len(body) == overhead + sum(map(len, encoded)) + max(count - 1, 0)
 
 
 def test_encoded_event_is_compact_utf8():
-    encoded = wire.encode_event({"id": "é", "n": [1, 2]})
+    encoded = encode_event({"id": "é", "n": [1, 2]})
     assert encoded == '{"id":"é","n":[1,2]}'.encode()
 
 
@@ -721,11 +744,11 @@ def test_encoded_event_is_compact_utf8():
     ],
 )
 def test_request_url(base_url, pixel_id, url):
-    assert wire.request_url(base_url, pixel_id) == url
+    assert request_url(base_url, pixel_id) == url
 
 
 def test_request_headers_carry_the_bearer_key():
-    assert wire.request_headers("sk-test") == {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
+    assert request_headers("sk-test") == {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
 
 
 # ---- error bodies -------------------------------------------------------------------
@@ -748,7 +771,7 @@ def test_request_headers_carry_the_bearer_key():
     ],
 )
 def test_read_error_finds_the_event_index(body, message, index):
-    assert wire.read_error(body) == wire.ErrorDetail(message, index)
+    assert read_error(body) == ErrorDetail(message, index)
 
 
 @pytest.mark.parametrize(
@@ -765,7 +788,7 @@ def test_read_error_finds_the_event_index(body, message, index):
     ],
 )
 def test_read_error_survives_garbage_bodies(body):
-    assert wire.read_error(body) == wire.ErrorDetail("rejected by OpenAI (no error body)", None)
+    assert read_error(body) == ErrorDetail("rejected by OpenAI (no error body)", None)
 
 
 @pytest.mark.parametrize("quantity", [-1, "-3", 2**31])
@@ -776,6 +799,6 @@ def test_content_item_quantity_must_be_a_count(quantity):
         "source_url": "https://shop.example.com/",
         "contents": [{"id": "SKU-1", "quantity": quantity}],
     }
-    built = wire.build_event(wire.EventSpec("order_created"), values, NOW_MS)
+    built = build_event(EventSpec("order_created"), values, NOW_MS)
     assert built.event is None
     assert [issue.field for issue in built.errors] == ["data.contents[0].quantity"]

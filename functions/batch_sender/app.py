@@ -8,10 +8,10 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
-from connector.batch import Record
-from connector.observability import actions_rejected_reporter, record_counts, record_vendor_stats
-from connector.runtime import build_batch_service
-from connector.tracing import build_tracer
+from connector.adapters.observability import actions_rejected_reporter, record_counts, record_vendor_stats
+from connector.adapters.tracing import build_tracer
+from connector.services.batch import Record
+from connector.wiring import build_batch_service
 
 #: Seconds kept back from the function timeout for dead-lettering and the answer.
 RESERVE_SECONDS = 15

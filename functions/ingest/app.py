@@ -10,9 +10,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from connector.observability import actions_rejected_reporter, record_counts, record_vendor_stats
-from connector.runtime import build_ingest_service
-from connector.tracing import build_tracer
+from connector.adapters.observability import actions_rejected_reporter, record_counts, record_vendor_stats
+from connector.adapters.tracing import build_tracer
+from connector.wiring import build_ingest_service
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenAIEventsConnector"))

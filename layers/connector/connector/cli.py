@@ -5,7 +5,7 @@
     python -m connector redrive [--from DLQ_URL] [--to QUEUE_URL] [--reason TEXT] [--dry-run]
 
 `check` and `try` run the pure core only: nothing is sent anywhere. `redrive` talks to SQS through
-boto3 (connector/redrive.py), which follows AWS_ENDPOINT_URL like the functions do.
+boto3 (connector/adapters/redrive.py), which follows AWS_ENDPOINT_URL like the functions do.
 Exit status: 0 good, 1 problems found (listed), 2 the command could not run (a file, a setting).
 """
 
@@ -20,14 +20,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from connector import actions as actions_module
-from connector import wire
-from connector.actions_parameter import ParameterActions, parameter_name
-from connector.errors import ConfigError, InputError
-from connector.ingest import MAX_EVENTS_PER_CALL
-from connector.pipeline import PreparedEvent, prepare_events
-from connector.settings import Settings
-from connector.tealium import parse_body
+from connector.adapters.actions_parameter import ParameterActions, parameter_name
+from connector.core import actions as actions_module
+from connector.core.errors import ConfigError, InputError
+from connector.core.pipeline import PreparedEvent, prepare_events
+from connector.core.settings import Settings
+from connector.core.tealium import parse_body
+from connector.core.wire.request import EVENTS_PATH, encode_event, request_url
+from connector.services.ingest import MAX_EVENTS_PER_CALL
 
 #: The document the ingest function bundles (functions/ingest/actions.json), used when neither
 #: --actions nor ACTIONS_CONFIG names one. Found from this file: layers/connector/connector/cli.py.
@@ -167,7 +167,7 @@ def run_try(args: argparse.Namespace, out: TextIO) -> int:
     now_ms = args.at if args.at is not None else round(time.time() * 1000)
     prepared = prepare_events(action, documents, settings, now_ms)
     route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
-    url = wire.request_url(route.base_url, route.pixel_id) if route.pixel_id else route.base_url + wire.EVENTS_PATH
+    url = request_url(route.base_url, route.pixel_id) if route.pixel_id else route.base_url + EVENTS_PATH
     unset = "" if route.pixel_id else " (PIXEL_ID not set)"
     out.write(
         f"{action.name}: {action.delivery}, {action.event_type}; would POST {url}{unset}"
@@ -186,7 +186,7 @@ def _print_prepared(event: PreparedEvent, out: TextIO, masked: bool) -> None:
     status = "would be sent" if event.ok else "would be rejected"
     out.write(f"\nevent {event.index}  id {event.event_id or '-'}  {status}\n")
     if event.ok and event.event is not None:
-        encoded = wire.encode_event(masked_event(event.event)) if masked else event.encoded
+        encoded = encode_event(masked_event(event.event)) if masked else event.encoded
         out.write(f"  {encoded.decode('utf-8')}\n")
     for issue in event.errors:
         out.write(f"  error    {issue.field}: {issue.reason}\n")
@@ -196,7 +196,7 @@ def _print_prepared(event: PreparedEvent, out: TextIO, masked: bool) -> None:
 
 def masked_event(event: Mapping[str, object], fields: Sequence[tuple[str, ...]] = MASKED_FIELDS) -> dict[str, object]:
     """A copy with each field at these paths replaced by its length: for printing, never for sending."""
-    copy = json.loads(wire.encode_event(event))
+    copy = json.loads(encode_event(event))
     for path in fields:
         parent = copy
         for key in path[:-1]:
@@ -239,7 +239,7 @@ def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
     import boto3  # the one AWS command: check and try never load boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from connector.redrive import Redrive
+    from connector.adapters.redrive import Redrive
 
     redrive = Redrive(boto3.client("sqs"), args.source, args.target, reason_filter=args.reason)
     try:

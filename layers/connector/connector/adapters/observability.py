@@ -7,18 +7,18 @@ from collections.abc import Callable, Mapping
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from connector.delivery import SendStats
+from connector.core.types import EventStatus, SendStats
 
 #: Result status -> metric name.
-STATUS_METRICS = {
-    "sent": "EventsSent",
-    "validated": "EventsValidated",
-    "queued": "EventsQueued",
-    "rejected": "EventsRejected",
-    "skipped": "EventsSkipped",
-    "failed": "EventsNotQueued",
-    "retry": "EventsRetried",
-    "dead_lettered": "EventsDeadLettered",
+STATUS_METRICS: dict[EventStatus, str] = {
+    EventStatus.SENT: "EventsSent",
+    EventStatus.VALIDATED: "EventsValidated",
+    EventStatus.QUEUED: "EventsQueued",
+    EventStatus.REJECTED: "EventsRejected",
+    EventStatus.SKIPPED: "EventsSkipped",
+    EventStatus.FAILED: "EventsNotQueued",
+    EventStatus.RETRY: "EventsRetried",
+    EventStatus.DEAD_LETTERED: "EventsDeadLettered",
 }
 
 #: Counted when a new actions document from SSM fails its checks and the last good one stays in use.
@@ -29,7 +29,7 @@ def actions_rejected_reporter(logger: Logger, metrics: Metrics) -> Callable[[str
     """What a function does when a new SSM actions document is refused: log why, count it (it alarms)."""
 
     def report(problem: str) -> None:
-        # The message names the action and the field, never a value (connector/actions.py).
+        # The message names the action and the field, never a value (connector/core/actions.py).
         logger.error("actions document rejected; the last good one stays in use", extra={"problem": problem})
         metrics.add_metric(name=ACTIONS_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-from connector.actions import ActionConfig, parse_actions
-from connector.errors import ConfigError
+from connector.core.actions import ActionConfig, parse_actions
+from connector.core.errors import ConfigError
 
 #: ACTIONS_CONFIG values starting with this name a Parameter Store parameter, not a file.
 SSM_PREFIX = "ssm:"
@@ -58,7 +58,7 @@ class ParameterActions(Mapping[str, ActionConfig]):
 
     def _refresh(self) -> str | None:
         """Take the parameter's value if it is new and good; else say why not."""
-        # Imported on first use, as connector/secrets.py does: Powertools' parameters load boto3.
+        # Imported on first use, as connector/adapters/api_keys.py does: Powertools' parameters load boto3.
         from aws_lambda_powertools.utilities import parameters
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 

@@ -1,38 +1,29 @@
-"""Wiring for the Lambda handlers: the services built once per container from the environment."""
+"""Wiring: the services built once per container from the settings, with their adapters.
+
+The one module that knows every layer (connector/__init__.py states the rule): the handlers call
+`build_ingest_service` or `build_batch_service`; nothing in core, adapters or services imports this.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connector.actions import ActionConfig, Route, load_actions
-from connector.actions_parameter import ParameterActions, parameter_name
-from connector.client import OpenAIClient
-from connector.delivery import Sender
-from connector.errors import ConfigError
-from connector.ingest import IngestService
-from connector.queue import EventQueue
-from connector.secrets import ApiKeys
-from connector.settings import Settings
+from connector.adapters.actions_parameter import ParameterActions, parameter_name
+from connector.adapters.api_keys import ApiKeys
+from connector.adapters.openai_client import OpenAIClient
+from connector.adapters.sdk_logging import quiet_sdk_loggers
+from connector.adapters.sqs_queue import sqs_queue
+from connector.core.actions import ActionConfig, load_actions
+from connector.core.errors import ConfigError
+from connector.core.settings import Settings
+from connector.core.types import Route
+from connector.services.delivery import Sender
+from connector.services.ingest import IngestService
 
 if TYPE_CHECKING:
-    from connector.batch import BatchService
-
-
-#: SDK loggers that log whole requests and responses at DEBUG: Secrets Manager's answer (the API key)
-#: and SendMessageBatch's bodies (queued events). Kept at INFO even when the root logger is at DEBUG
-#: (Lambda's application log level), since nothing below INFO there is safe to log.
-SDK_LOGGERS = ("botocore", "boto3")
-
-
-def quiet_sdk_loggers() -> None:
-    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
-    for name in SDK_LOGGERS:
-        sdk_logger = logging.getLogger(name)
-        if sdk_logger.level == logging.NOTSET or sdk_logger.level < logging.INFO:
-            sdk_logger.setLevel(floor)  # fixed now: a root logger turned to DEBUG later does not reach them
+    from connector.services.batch import BatchService
 
 
 def build_sender(settings: Settings) -> Sender:
@@ -40,30 +31,6 @@ def build_sender(settings: Settings) -> Sender:
     return Sender(
         OpenAIClient(), lambda route, force: keys.get(route.api_key_secret_id, force), settings.integration_source
     )
-
-
-class LazySqsClient:
-    """boto3's SQS client, built on first use: a cold start that never enqueues never pays for it.
-
-    Building the client loads the SQS service model (about 40 ms of a cold start, bench/coldstart.py);
-    the ingest function enqueues only for batched actions or failed sends, the batch sender only to
-    dead-letter.
-    """
-
-    def __init__(self) -> None:
-        self._client = None
-
-    def send_message_batch(self, **kwargs):
-        if self._client is None:
-            import boto3  # deferred with the client: see the class docstring
-
-            # boto3 follows AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS, so a local emulator needs no code here.
-            self._client = boto3.client("sqs")
-        return self._client.send_message_batch(**kwargs)
-
-
-def sqs_queue(queue_url: str | None) -> EventQueue | None:
-    return EventQueue(LazySqsClient(), queue_url) if queue_url else None
 
 
 def build_ingest_service(
@@ -84,7 +51,7 @@ def build_batch_service(
 ) -> BatchService:
     """The sender loads the same settings and actions document as ingest, checked the same way: where
     a queued event goes comes from here, never from the message."""
-    from connector.batch import BatchService  # the ingest function never imports the batch sender
+    from connector.services.batch import BatchService  # the ingest function never imports the batch sender
 
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)

@@ -1,27 +1,23 @@
-"""OpenAI Events API wire format: the only module that spells OpenAI's field names and limits.
+"""Building one OpenAI event from mapped values, and the event's fields, types and rules.
 
-A change at OpenAI (a field, a limit, an error shape) is a change to this file alone.
-`build_event` turns mapped values (keyed by the mapping keys, README.md: Actions) into one
-wire event, or into errors that name the field and the reason; `check_wire_event` holds an
-already-built event (a queued one) to the same rules before it is sent.
+`build_event` turns mapped values (keyed by the mapping keys, README.md: Actions) into one wire
+event, or into errors that name the field and the reason. The constants and `parse_*` rules here
+are the event contract; connector/core/wire/check.py holds a queued event to the same rules.
+At about 420 lines it stays one module: the rules and the builder that applies them are one idea.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from connector import coerce, money, normalize
-from connector.errors import InvalidValue
+from connector.core import coerce, money, normalize
+from connector.core.errors import InvalidValue
+from connector.core.types import Issue
 
-#: OpenAI accepts at most this many events per request.
-MAX_EVENTS_PER_REQUEST = 1000
-#: OpenAI's request cap is "1 MB"; the decimal reading keeps us under either reading.
-MAX_REQUEST_BYTES = 1_000_000
 #: An event may be at most this old when it is sent...
 MAX_EVENT_AGE_MS = 7 * 24 * 3600 * 1000
 #: ...and at most this far in the future.
@@ -33,9 +29,6 @@ MAX_URL_CHARS = 8192
 MAX_TEXT_CHARS = 1024
 #: A content item's quantity: a count, so never negative; the cap keeps it a 32-bit integer.
 MAX_QUANTITY = 2**31 - 1
-
-DEFAULT_BASE_URL = "https://bzr.openai.com"
-EVENTS_PATH = "/v1/events"
 
 #: Event type -> the `data.type` it carries.
 EVENT_DATA_TYPES: dict[str, str] = {
@@ -100,24 +93,6 @@ ITEM_PRICE_KEYS = ("price", "price_major")
 CUSTOM_DATA = "custom_data"
 #: Names a custom property cannot take: `data`'s own fields.
 RESERVED_DATA_FIELDS = frozenset({"type", *DATA_FIELDS["custom"]})
-#: `integration_source`: 1-64 ASCII characters, starting with a letter or digit.
-INTEGRATION_SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-ERROR_PARAM = re.compile(r"events\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A field and what is wrong with it; never the value itself."""
-
-    field: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +140,7 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
     """Mapped values (by mapping key) -> one wire event, or the reasons it cannot be."""
     b = _Builder(values, spec.decimal_separator)
     event: dict[str, object] = {}
-    event["id"] = b.read("id", "id", _parse_event_id, required=True)
+    event["id"] = b.read("id", "id", parse_event_id, required=True)
     event["type"] = spec.event_type
     if spec.event_type == "custom":
         event["custom_event_name"] = spec.custom_event_name
@@ -175,12 +150,12 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
         if problem:
             b.errors.append(Issue("timestamp_ms", problem))
     event["timestamp_ms"] = timestamp_ms
-    event["oppref"] = b.read("oppref", "oppref", _parse_opaque)
+    event["oppref"] = b.read("oppref", "oppref", parse_opaque)
 
-    mapped_source = b.read("action_source", "action_source", _parse_action_source)
+    mapped_source = b.read("action_source", "action_source", parse_action_source)
     action_source = mapped_source or spec.action_source or spec.default_action_source
     is_web = action_source == "web"
-    event["source_url"] = b.read("source_url", "source_url", _parse_url, required=is_web, drop_only=not is_web)
+    event["source_url"] = b.read("source_url", "source_url", parse_url, required=is_web, drop_only=not is_web)
     event["action_source"] = action_source
     if spec.event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
         b.errors.append(Issue("action_source", f"{spec.event_type} is accepted from mobile_app only"))
@@ -204,7 +179,7 @@ def timestamp_window_problem(timestamp_ms: int, now_ms: int) -> str | None:
     return None
 
 
-def _parse_event_id(raw: object) -> str:
+def parse_event_id(raw: object) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise InvalidValue("must be a string")
     event_id = str(raw).strip()
@@ -215,7 +190,7 @@ def _parse_event_id(raw: object) -> str:
     return event_id
 
 
-def _parse_opaque(raw: object) -> str:
+def parse_opaque(raw: object) -> str:
     # oppref is OpenAI's opaque identifier: passed through byte for byte.
     if not isinstance(raw, str):
         raise InvalidValue("must be a string")
@@ -224,13 +199,13 @@ def _parse_opaque(raw: object) -> str:
     return raw
 
 
-def _parse_action_source(raw: object) -> str:
+def parse_action_source(raw: object) -> str:
     if not isinstance(raw, str) or raw.strip().lower() not in ACTION_SOURCES:
         raise InvalidValue(f"must be one of {', '.join(ACTION_SOURCES)}")
     return raw.strip().lower()
 
 
-def _parse_url(raw: object) -> str:
+def parse_url(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidValue("must be an absolute http(s) URL")
     url = raw.strip()
@@ -245,7 +220,7 @@ def _parse_url(raw: object) -> str:
     return url
 
 
-def _parse_text(raw: object) -> str:
+def parse_text(raw: object) -> str:
     if type(raw) is str:
         text = raw.strip()
     elif isinstance(raw, bool) or not isinstance(raw, int | float):
@@ -257,7 +232,7 @@ def _parse_text(raw: object) -> str:
     return text
 
 
-def _parse_quantity(raw: object) -> int:
+def parse_quantity(raw: object) -> int:
     quantity = coerce.parse_int(raw)
     if not 0 <= quantity <= MAX_QUANTITY:
         raise InvalidValue(f"must be a whole number from 0 to {MAX_QUANTITY}")
@@ -350,7 +325,7 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
         if name not in accepted:
             b.warnings.append(Issue(f"data.{name}", f"dropped: {event_type} accepts only {', '.join(accepted)}"))
         elif name == "plan_id":
-            data[name] = b.read("plan_id", "data.plan_id", _parse_text)
+            data[name] = b.read("plan_id", "data.plan_id", parse_text)
         else:
             data[name] = _build_contents(b, currency)
     data = {k: v for k, v in data.items() if v not in (None, "", [])}
@@ -365,7 +340,8 @@ def _add_custom_properties(b: _Builder, data: dict[str, object]) -> None:
     if not isinstance(properties, Mapping):
         return
     for name, value in properties.items():
-        if name in RESERVED_DATA_FIELDS:  # actions.py refuses these at load; a direct caller may not have
+        # connector/core/actions.py refuses these at load; a direct caller may not have.
+        if name in RESERVED_DATA_FIELDS:
             b.errors.append(Issue(f"data.{name}", "is a reserved data field, not a custom property"))
         else:
             data[name] = value
@@ -392,10 +368,10 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
 def _build_item(b: _Builder, item: dict[str, object], position: int, currency: str | None) -> dict[str, object] | None:
     wire_item: dict[str, object] = {}
     for name in ITEM_TEXT_FIELDS:
-        value = _read_item(b, item, name, position, _parse_text)
+        value = _read_item(b, item, name, position, parse_text)
         if value:
             wire_item[name] = value
-    quantity = _read_item(b, item, "quantity", position, _parse_quantity)
+    quantity = _read_item(b, item, "quantity", position, parse_quantity)
     if quantity is not None:
         wire_item["quantity"] = quantity
     item_currency = _read_item(b, item, "currency", position, money.normalize_currency) or currency
@@ -416,7 +392,7 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
         wire_item["amount"] = amount
     if item_currency is not None and (amount is not None or "currency" in item):
         wire_item["currency"] = item_currency
-    variants = _read_item(b, item, "variant_dict", position, _parse_variant_dict)
+    variants = _read_item(b, item, "variant_dict", position, parse_variant_dict)
     if variants:
         wire_item["variant_dict"] = variants
     unknown = sorted(k for k in item if k not in ITEM_KEYS)
@@ -426,7 +402,7 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
     return wire_item
 
 
-def _parse_variant_dict(raw: object) -> dict[str, str]:
+def parse_variant_dict(raw: object) -> dict[str, str]:
     """`{"size": "M", "color": "blue"}`: OpenAI takes strings only; numbers are written as text."""
     if not isinstance(raw, dict):
         raise InvalidValue("must be an object of strings")
@@ -434,7 +410,7 @@ def _parse_variant_dict(raw: object) -> dict[str, str]:
     for key, value in raw.items():
         if not isinstance(key, str) or not key.strip():
             raise InvalidValue("must have non-empty text keys")
-        variants[key.strip()] = _parse_text(value)
+        variants[key.strip()] = parse_text(value)
     return variants
 
 
@@ -448,194 +424,3 @@ def _read_item(b: _Builder, item: dict[str, object], key: str, position: int, pa
         # The field name is built only on the error path: this loop runs for every item of every event.
         b.errors.append(Issue(f"data.contents[{position}].{key}", str(problem)))
         return None
-
-
-# ---- checking a wire event that did not come from build_event -----------------------------
-
-#: Every field an event may carry (docs/wire-contract.md: "An event has no other field").
-EVENT_FIELDS = frozenset(
-    {"id", "type", "custom_event_name", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"}
-    | {"user", "data"}
-)
-#: OpenAI's user list -> the rule each of its values meets, as `_build_user` would have written it.
-USER_LIST_RULES: dict[str, Callable[[object], str]] = {
-    **dict.fromkeys(HASHED_USER_LISTS.values(), normalize.check_prehashed),
-    **{wire_name: normalize.PLAIN[key] for key, wire_name in PLAIN_USER_LISTS.items()},
-}
-USER_SCALAR_RULES: dict[str, Callable[[object], str]] = {
-    wire_name: normalize.PLAIN[key] for key, wire_name in USER_SCALARS.items()
-}
-#: A content item's fields and their rules, as `_build_item` writes them.
-ITEM_RULES: dict[str, Callable[[object], object]] = {
-    **dict.fromkeys(ITEM_TEXT_FIELDS, _parse_text),
-    "quantity": _parse_quantity,
-    "amount": money.parse_minor_units,
-    "currency": money.normalize_currency,
-    "variant_dict": _parse_variant_dict,
-}
-NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
-#: User fields docs/wire-contract.md asks only to be valid: the connector's own tidying of them (lowercase city and
-#: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
-VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
-
-
-def check_wire_event(event: object) -> list[Issue]:
-    """What keeps an already-built event (a queued one) off the wire under the current contract; [] when nothing.
-
-    A value passes when its own rule would write it unchanged, so a message from an older version or from
-    anyone else can carry no field, type or unnormalized value that `build_event` would not have sent.
-    The timestamp window is judged separately, at send time (`timestamp_window_problem`).
-    """
-    if not isinstance(event, dict):
-        return [Issue("event", "must be an object")]
-    issues = [Issue(str(name), "is not a field of an OpenAI event") for name in event if name not in EVENT_FIELDS]
-    event_type = event.get("type")
-    if event_type not in EVENT_TYPES:
-        return [*issues, Issue("type", "must be a standard event name or custom")]
-    _check_value(issues, "id", event.get("id"), _parse_event_id, required=True)
-    name = event.get("custom_event_name")
-    if event_type == "custom" and not (isinstance(name, str) and CUSTOM_EVENT_NAME.fullmatch(name)):
-        issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
-    elif event_type == "custom" and name in EVENT_TYPES:
-        issues.append(Issue("custom_event_name", "must not be a standard event name"))
-    stamp = event.get("timestamp_ms")
-    if not isinstance(stamp, int) or isinstance(stamp, bool):
-        issues.append(Issue("timestamp_ms", "must be an integer (epoch milliseconds)"))
-    _check_value(issues, "oppref", event.get("oppref"), _parse_opaque)
-    action_source = event.get("action_source")
-    _check_value(issues, "action_source", action_source, _parse_action_source, required=True)
-    _check_value(issues, "source_url", event.get("source_url"), _parse_url, required=action_source == "web")
-    if event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
-        issues.append(Issue("action_source", f"{event_type} is accepted from mobile_app only"))
-    if "opt_out" in event and not isinstance(event["opt_out"], bool):
-        issues.append(Issue("opt_out", "must be true or false"))
-    if "user" in event:
-        _check_user(issues, event["user"])
-    _check_data(issues, event_type, event.get("data"))
-    return issues
-
-
-def _check_value(
-    issues: list[Issue], where: str, value: object, rule, *, required: bool = False, exact: bool = True
-) -> None:
-    if value is None:
-        if required:
-            issues.append(Issue(where, "is required"))
-        return
-    try:
-        written = rule(value)
-    except InvalidValue as problem:
-        issues.append(Issue(where, str(problem)))
-        return
-    if type(written) is not type(value) or (exact and written != value):
-        issues.append(Issue(where, NOT_NORMALIZED))
-
-
-def _check_user(issues: list[Issue], user: object) -> None:
-    if not isinstance(user, dict):
-        issues.append(Issue("user", "must be an object"))
-        return
-    for name, value in user.items():
-        where = f"user.{name}"
-        if name in USER_SCALAR_RULES:
-            _check_value(issues, where, value, USER_SCALAR_RULES[name], exact=name not in VALID_AS_IS)
-        elif name not in USER_LIST_RULES:
-            issues.append(Issue(where, "is not a field of OpenAI's user object"))
-        elif not isinstance(value, list) or not 1 <= len(value) <= MAX_USER_LIST_VALUES:
-            issues.append(Issue(where, f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
-        else:
-            for position, item in enumerate(value):
-                rule = USER_LIST_RULES[name]
-                _check_value(issues, f"{where}[{position}]", item, rule, required=True, exact=name not in VALID_AS_IS)
-
-
-def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
-    if not isinstance(data, dict):
-        issues.append(Issue("data", "is required: an object"))
-        return
-    data_type = EVENT_DATA_TYPES[event_type]
-    if data.get("type") != data_type:
-        issues.append(Issue("data.type", f"must be {data_type} for {event_type}"))
-    for name in data:
-        # Custom data carries custom properties besides its own fields; nothing else does.
-        if data_type != "custom" and name != "type" and name not in DATA_FIELDS[data_type]:
-            issues.append(Issue(f"data.{name}", f"is not a field of {data_type} data"))
-    _check_value(issues, "data.amount", data.get("amount"), money.parse_minor_units)
-    _check_value(issues, "data.currency", data.get("currency"), money.normalize_currency, required="amount" in data)
-    _check_value(issues, "data.plan_id", data.get("plan_id"), _parse_text)
-    contents = data.get("contents")
-    if contents is None:
-        return
-    if not isinstance(contents, list):
-        issues.append(Issue("data.contents", "must be a list"))
-        return
-    for position, item in enumerate(contents):
-        where = f"data.contents[{position}]"
-        if not isinstance(item, dict):
-            issues.append(Issue(where, "must be an object"))
-            continue
-        for name, value in item.items():
-            if name in ITEM_RULES:
-                _check_value(issues, f"{where}.{name}", value, ITEM_RULES[name])
-            else:
-                issues.append(Issue(f"{where}.{name}", "is not a field of a content item"))
-
-
-# ---- requests and responses ------------------------------------------------------------
-
-
-#: Built once: `json.dumps` with options builds a new encoder on every call.
-EVENT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def encode_event(event: Mapping[str, object]) -> bytes:
-    return EVENT_ENCODER.encode(event).encode("utf-8")
-
-
-def _body_prefix(validate_only: bool, integration_source: str | None) -> bytes:
-    prefix = b'{"validate_only":' + (b"true" if validate_only else b"false")
-    if integration_source:
-        # Checked against INTEGRATION_SOURCE at cold start (settings.py): plain ASCII, nothing to escape.
-        prefix += b',"integration_source":"' + integration_source.encode("ascii") + b'"'
-    return prefix + b',"events":['
-
-
-BODY_SUFFIX = b"]}"
-
-
-def request_overhead(validate_only: bool, integration_source: str | None = None) -> int:
-    """Bytes of a request body besides its events and the commas between them."""
-    return len(_body_prefix(validate_only, integration_source)) + len(BODY_SUFFIX)
-
-
-def request_body(encoded_events: Sequence[bytes], validate_only: bool, integration_source: str | None = None) -> bytes:
-    return _body_prefix(validate_only, integration_source) + b",".join(encoded_events) + BODY_SUFFIX
-
-
-def request_url(base_url: str, pixel_id: str) -> str:
-    return f"{base_url.rstrip('/')}{EVENTS_PATH}?pid={quote(pixel_id, safe='')}"
-
-
-def request_headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class ErrorDetail:
-    message: str
-    event_index: int | None
-
-
-def read_error(body: bytes) -> ErrorDetail:
-    """OpenAI's error body: {"error": {"message", "param": "events[1]", "errors": [...]}}."""
-    try:
-        error = json.loads(body)["error"]
-        message = str(error.get("message") or "rejected by OpenAI")
-        params = [error.get("param")] + [e.get("param") for e in error.get("errors") or [] if isinstance(e, dict)]
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return ErrorDetail("rejected by OpenAI (no error body)", None)
-    for param in params:
-        match = ERROR_PARAM.match(param) if isinstance(param, str) else None
-        if match:
-            return ErrorDetail(message, int(match.group(1)))
-    return ErrorDetail(message, None)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connector import wire
-from connector.errors import ConfigError
+from connector.core.errors import ConfigError
+from connector.core.wire.build import ACTION_SOURCES
+from connector.core.wire.request import DEFAULT_BASE_URL, INTEGRATION_SOURCE
 
 #: The EventsQueue redrive's maxReceiveCount (template.yaml): the batch sender's last try.
 DEFAULT_MAX_RECEIVE_COUNT = 5
@@ -25,7 +26,7 @@ DEFAULT_ACTIONS_MAX_AGE_SECONDS = 60
 class Settings:
     pixel_id: str | None
     default_action_source: str = "web"
-    base_url: str = wire.DEFAULT_BASE_URL
+    base_url: str = DEFAULT_BASE_URL
     api_key_secret_id: str | None = None
     queue_url: str | None = None
     dead_letter_queue_url: str | None = None
@@ -44,8 +45,8 @@ class Settings:
             return value or None
 
         default_action_source = get("DEFAULT_ACTION_SOURCE") or "web"
-        if default_action_source not in wire.ACTION_SOURCES:
-            raise ConfigError(f"DEFAULT_ACTION_SOURCE: must be one of {', '.join(wire.ACTION_SOURCES)}")
+        if default_action_source not in ACTION_SOURCES:
+            raise ConfigError(f"DEFAULT_ACTION_SOURCE: must be one of {', '.join(ACTION_SOURCES)}")
         if get("GEO_FORMAT"):
             # A deployment that asked for hashed geo must learn it no longer gets it, not be silently changed.
             raise ConfigError(
@@ -64,7 +65,7 @@ class Settings:
         return cls(
             pixel_id=get("PIXEL_ID"),
             default_action_source=default_action_source,
-            base_url=check_base_url(get("BASE_URL") or wire.DEFAULT_BASE_URL),
+            base_url=check_base_url(get("BASE_URL") or DEFAULT_BASE_URL),
             api_key_secret_id=get("API_KEY_SECRET_ID"),
             queue_url=get("QUEUE_URL"),
             dead_letter_queue_url=get("DEAD_LETTER_QUEUE_URL"),
@@ -83,7 +84,7 @@ def _integration_source(value: str | None) -> str | None:
     value = value.strip()
     if not value:
         return None
-    if not wire.INTEGRATION_SOURCE.fullmatch(value):
+    if not INTEGRATION_SOURCE.fullmatch(value):
         raise ConfigError(
             "INTEGRATION_SOURCE: must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter "
             "or digit (or empty to send none)"

@@ -1,29 +1,24 @@
-"""SQS adapter: queue messages that carry one wire event and the name of the action it belongs to.
+"""The queue message format: one wire event and the name of the action it belongs to.
 
 A message body is JSON: {"v": 2, "action": "<action name>", "event": {...}}; a dead-lettered one
 adds "dead_letter": {"reason", "at_ms"}. Anyone allowed to send to the queue can write a message,
 so a message names nothing the sender acts on but the action: the base URL, the pixel id and the
-API key's secret come from the sender's own settings and actions document (connector/batch.py).
+API key's secret come from the sender's own settings and actions document (connector/services/batch.py).
 A message with any other key, another version or a malformed field is refused whole.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from connector.errors import InputError
-from connector.packing import pack_sizes
+from connector.core.errors import InputError
+from connector.core.wire.build import timestamp_window_problem
 
 MESSAGE_VERSION = 2
 #: Every key a message may hold; anything else (a `route`, a `base_url`) marks a forged or stale message.
 MESSAGE_KEYS = frozenset({"v", "action", "event", "dead_letter"})
-#: SQS takes at most 10 messages per SendMessageBatch...
-MAX_BATCH_ENTRIES = 10
-#: ...and at most 256 KiB per message and per batch, counting bodies and attributes.
+#: SQS takes at most 256 KiB per message and per batch, counting bodies and attributes.
 MAX_MESSAGE_BYTES = 262_144
 #: A dead-letter reason is cut to this many characters, in the body and in the `reason` attribute.
 MAX_REASON_CHARS = 400
@@ -83,53 +78,34 @@ def check_message_size(message: str) -> None:
         raise InputError("event", f"is {size} bytes as a queue message; SQS takes at most {limit}")
 
 
-def _attribute_bytes(reason: str | None) -> int:
-    """What SQS counts for the `reason` attribute: its name, its data type and its value."""
-    return len("reason") + len("String") + len(reason[:MAX_REASON_CHARS].encode("utf-8")) if reason else 0
+def without_dead_letter(body: str) -> str:
+    """The body as first queued: the `dead_letter` note removed, everything else left as it is."""
+    message = _json_object(body)
+    if message is None or "dead_letter" not in message:
+        return body
+    del message["dead_letter"]
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-class EventQueue:
-    """SendMessageBatch in groups of 10 within 256 KiB; reports which messages could not be sent."""
+def outside_window(body: str, now_ms: int) -> bool:
+    """True when the queued event's timestamp can no longer be accepted; unknown shapes are left to the sender."""
+    message = _json_object(body) or {}
+    event = message.get("event")
+    timestamp_ms = event.get("timestamp_ms") if isinstance(event, dict) else None
+    if not isinstance(timestamp_ms, int) or isinstance(timestamp_ms, bool):
+        return False
+    return timestamp_window_problem(timestamp_ms, now_ms) is not None
 
-    def __init__(self, sqs_client, queue_url: str) -> None:
-        self._sqs = sqs_client
-        self.queue_url = queue_url
 
-    def send(self, messages: Sequence[str], reasons: Sequence[str | None] | None = None) -> list[str | None]:
-        """Send each message; returns per message None (sent) or why it was not."""
-        failures: list[str | None] = [None] * len(messages)
-        sizes = [
-            len(m.encode("utf-8")) + _attribute_bytes(reasons[p] if reasons else None) for p, m in enumerate(messages)
-        ]
-        batches, too_large = pack_sizes(
-            sizes, overhead=0, max_events=MAX_BATCH_ENTRIES, max_bytes=MAX_MESSAGE_BYTES, separator=0
-        )
-        for position in too_large:
-            failures[position] = f"message exceeds SQS's {MAX_MESSAGE_BYTES}-byte limit"
-        for batch in batches:
-            entries = [self._entry(p, messages[p], reasons[p] if reasons else None) for p in batch]
-            for position, failure in self._send_batch(entries).items():
-                failures[position] = failure
-        return failures
+def dead_letter_note(body: str) -> dict:
+    """The `dead_letter` note the batch sender added to a message body; {} when there is none."""
+    note = (_json_object(body) or {}).get("dead_letter")
+    return note if isinstance(note, dict) else {}
 
-    @staticmethod
-    def _entry(position: int, body: str, reason: str | None) -> dict[str, object]:
-        entry: dict[str, object] = {"Id": str(position), "MessageBody": body}
-        if reason:
-            entry["MessageAttributes"] = {"reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS]}}
-        return entry
 
-    def _send_batch(self, entries: list[dict[str, object]], attempts: int = 3) -> dict[int, str]:
-        failed: dict[int, str] = {}
-        for _ in range(attempts):
-            try:
-                answer = self._sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except (BotoCoreError, ClientError) as err:
-                failed = {int(e["Id"]): f"SQS: {type(err).__name__}" for e in entries}
-                continue
-            failed = {int(f["Id"]): f"SQS: {f.get('Code', 'failed')}" for f in answer.get("Failed", [])}
-            retry_ids = {str(p) for p in failed}
-            entries = [e for e in entries if e["Id"] in retry_ids]
-            if not entries:
-                return {}
-        return failed
+def _json_object(body: str) -> dict | None:
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None

@@ -14,15 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from connector import queue
-from connector.actions import ActionConfig
-from connector.delivery import Outcome, Sender
-from connector.errors import InputError
-from connector.pipeline import PreparedEvent, prepare_events
-from connector.queue import EventQueue
-from connector.settings import Settings
-from connector.tealium import parse_body
-from connector.wire import Issue
+from connector.core.actions import ActionConfig
+from connector.core.errors import InputError
+from connector.core.pipeline import PreparedEvent, prepare_events
+from connector.core.ports import MessageQueue
+from connector.core.queue_message import check_message_size, to_message
+from connector.core.settings import Settings
+from connector.core.tealium import parse_body
+from connector.core.types import DELIVERED, EventStatus, Issue, Outcome
+from connector.services.delivery import Sender
 
 #: Bodies above this are refused with 413 (Lambda takes 6 MB per synchronous invocation).
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -30,10 +30,6 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_EVENTS_PER_CALL = 1000
 #: Seconds a real-time call may spend on OpenAI before it enqueues instead (API Gateway cuts at 29 s).
 REALTIME_SEND_BUDGET_SECONDS = 12.0
-
-SENT, VALIDATED, QUEUED, REJECTED, FAILED = "sent", "validated", "queued", "rejected", "failed"
-#: No consent, and the action's on_no_consent is "skip": answered, never sent or queued.
-SKIPPED = "skipped"
 
 
 @dataclass
@@ -46,7 +42,7 @@ class IngestAnswer:
 @dataclass
 class _Result:
     event: PreparedEvent
-    status: str = ""
+    status: EventStatus | None = None
     errors: list[Issue] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -65,7 +61,7 @@ class IngestService:
         settings: Settings,
         actions: Mapping[str, ActionConfig],
         sender: Sender,
-        event_queue: EventQueue | None,
+        event_queue: MessageQueue | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -99,8 +95,8 @@ class IngestService:
             return _refusal(413, "body", f"holds {len(documents)} events; at most {MAX_EVENTS_PER_CALL} per call")
 
         prepared = prepare_events(action, documents, self.settings, round(self.clock() * 1000))
-        results = [_Result(p, status=SKIPPED if p.skipped else "" if p.ok else REJECTED) for p in prepared]
-        ready = [r for r in results if not r.status]
+        results = [_Result(p, _first_status(p)) for p in prepared]
+        ready = [r for r in results if r.status is None]
         if action.delivery == "realtime":
             ready = self._send_now(ready)
         self._enqueue(action.name, ready)
@@ -115,10 +111,10 @@ class IngestService:
         outcomes = self.sender.send(route, [r.event.encoded for r in ready], deadline)
         later = []
         for result, sent in zip(ready, outcomes, strict=True):
-            if sent.outcome in (Outcome.SENT, Outcome.VALIDATED):
-                result.status = sent.outcome.value
+            if sent.outcome in DELIVERED:
+                result.status = DELIVERED[sent.outcome]
             elif sent.outcome is Outcome.REJECTED:
-                result.status = REJECTED
+                result.status = EventStatus.REJECTED
                 result.errors.append(Issue("event", f"OpenAI rejected it: {sent.reason}"))
             else:
                 later.append(result)
@@ -128,11 +124,11 @@ class IngestService:
         fits = []
         for result in ready:
             # The action's name only: the batch sender finds its route in its own configuration.
-            message = queue.to_message(action_name, result.event.encoded)
+            message = to_message(action_name, result.event.encoded)
             try:
-                queue.check_message_size(message)
+                check_message_size(message)
             except InputError as err:
-                result.status = REJECTED
+                result.status = EventStatus.REJECTED
                 result.errors.append(Issue(err.field, err.reason))
                 continue
             fits.append((result, message))
@@ -144,10 +140,17 @@ class IngestService:
             failures = self.queue.send([message for _, message in fits])
         for (result, _), failure in zip(fits, failures, strict=True):
             if failure is None:
-                result.status = QUEUED
+                result.status = EventStatus.QUEUED
             else:
-                result.status = FAILED
+                result.status = EventStatus.FAILED
                 result.errors.append(Issue("queue", f"could not enqueue ({failure}); send the event again"))
+
+
+def _first_status(prepared: PreparedEvent) -> EventStatus | None:
+    """An event's status before any send: skipped, rejected, or None while it is still to go."""
+    if prepared.skipped:
+        return EventStatus.SKIPPED
+    return None if prepared.ok else EventStatus.REJECTED
 
 
 def _body_bytes(body: str | bytes, base64_encoded: bool) -> int:
@@ -170,11 +173,11 @@ def _unbase64(body: str | bytes) -> bytes:
 
 def _answer(results: list[_Result]) -> IngestAnswer:
     counts = Counter(r.status for r in results)
-    if counts[FAILED]:
+    if counts[EventStatus.FAILED]:
         status_code = 503  # our fault, not the caller's: a retry is safe (OpenAI deduplicates on id)
-    elif counts[QUEUED]:
+    elif counts[EventStatus.QUEUED]:
         status_code = 202
-    elif counts[SENT] or counts[VALIDATED] or counts[SKIPPED]:
+    elif counts[EventStatus.SENT] or counts[EventStatus.VALIDATED] or counts[EventStatus.SKIPPED]:
         status_code = 200
     else:
         status_code = 400

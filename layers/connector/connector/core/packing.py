@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
-from connector import wire
+from connector.core.wire.request import MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, request_overhead
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -27,8 +27,8 @@ def pack_sizes(
     sizes: Sequence[int],
     *,
     overhead: int,
-    max_events: int = wire.MAX_EVENTS_PER_REQUEST,
-    max_bytes: int = wire.MAX_REQUEST_BYTES,
+    max_events: int = MAX_EVENTS_PER_REQUEST,
+    max_bytes: int = MAX_REQUEST_BYTES,
     separator: int = 1,
 ) -> tuple[list[range], list[int]]:
     """Split positions 0..n-1 into contiguous requests within both limits.
@@ -62,6 +62,6 @@ def pack_sizes(
 def pack_events(
     encoded: Sequence[bytes], validate_only: bool, integration_source: str | None = None
 ) -> tuple[list[range], list[int]]:
-    """Pack serialized wire events into OpenAI request bodies (see `wire.request_body`)."""
-    overhead = wire.request_overhead(validate_only, integration_source)
+    """Pack serialized wire events into OpenAI request bodies (see connector/core/wire/request.py)."""
+    overhead = request_overhead(validate_only, integration_source)
     return pack_sizes([len(e) for e in encoded], overhead=overhead)

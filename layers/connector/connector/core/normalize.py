@@ -14,7 +14,7 @@ import socket
 import string
 from collections.abc import Callable
 
-from connector.errors import InvalidValue
+from connector.core.errors import InvalidValue
 
 #: A pre-hashed value, after trim and lowercase.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")

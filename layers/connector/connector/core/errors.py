@@ -24,13 +24,5 @@ class InvalidValue(ValueError):
     """One value failed a normalization rule. The reason never repeats the value."""
 
 
-class VendorRejectedError(ConnectorError):
-    """OpenAI refused the request for good (400/422): resending it unchanged cannot succeed."""
-
-
-class VendorAuthError(ConnectorError):
-    """OpenAI refused the key or the pixel (401/403): keep the events until the setting is fixed."""
-
-
 class RetryableSendError(ConnectorError):
     """A transient failure (429, 5xx, timeout, reset) that outlived the retry budget."""

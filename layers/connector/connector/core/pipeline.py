@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from connector import coerce, wire
-from connector.actions import ActionConfig, Route
-from connector.errors import InputError
-from connector.mapping import map_event, name_sources, without_user_data
-from connector.settings import Settings
-from connector.tealium import read_payload
-from connector.wire import Issue
+from connector.core import coerce
+from connector.core.actions import ActionConfig
+from connector.core.errors import InputError
+from connector.core.mapping import map_event, name_sources, without_user_data
+from connector.core.settings import Settings
+from connector.core.tealium import read_payload
+from connector.core.types import Issue, Route
+from connector.core.wire.build import MAX_ID_CHARS, EventSpec, build_event
+from connector.core.wire.request import encode_event
 
 
 @dataclass
@@ -34,10 +36,6 @@ class PreparedEvent:
     def ok(self) -> bool:
         return self.encoded is not None and not self.errors
 
-    def reject(self, issue: Issue) -> None:
-        self.errors.append(issue)
-        self.encoded = None
-
 
 def prepare_events(
     action: ActionConfig, documents: Sequence[object], settings: Settings, now_ms: int
@@ -48,7 +46,7 @@ def prepare_events(
 
 
 def prepare_event(
-    index: int, document: object, action: ActionConfig, spec: wire.EventSpec, route: Route, now_ms: int
+    index: int, document: object, action: ActionConfig, spec: EventSpec, route: Route, now_ms: int
 ) -> PreparedEvent:
     prepared = PreparedEvent(index, route)
     try:
@@ -65,14 +63,14 @@ def prepare_event(
             prepared.warnings = [Issue("consent", _no_consent(action.consent_attribute))]
             return prepared
         values = without_user_data(values)
-    built = wire.build_event(spec, values, now_ms)
+    built = build_event(spec, values, now_ms)
     prepared.warnings = mapped.warnings + name_sources(built.warnings, action, mapped)
     prepared.event_id = _event_id(built.event, values)
     if built.event is None:
         prepared.errors = name_sources(built.errors, action, mapped)
         return prepared
     try:
-        prepared.encoded = wire.encode_event(built.event)
+        prepared.encoded = encode_event(built.event)
     except UnicodeEncodeError:
         # JSON's "\ud800" escapes decode to unpaired surrogates, which UTF-8 cannot carry. Identifiers
         # were already checked as they were hashed; any other text is found here, once, at no cost
@@ -118,4 +116,4 @@ def _event_id(event: dict[str, object] | None, values: dict[str, object]) -> str
     if event is not None:
         return str(event["id"])
     raw = values.get("id")
-    return str(raw)[: wire.MAX_ID_CHARS] if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+    return str(raw)[: MAX_ID_CHARS] if isinstance(raw, str | int) and not isinstance(raw, bool) else None

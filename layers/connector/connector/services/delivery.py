@@ -8,56 +8,20 @@ real-time enqueues it, the batch sender hands it back to SQS or dead-letters it.
 
 from __future__ import annotations
 
-import enum
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
-from connector import wire
-from connector.actions import Route
-from connector.client import OpenAIClient
-from connector.errors import RetryableSendError
-from connector.packing import pack_events
-from connector.redact import redact_vendor_message
-
-
-class Outcome(enum.Enum):
-    SENT = "sent"
-    VALIDATED = "validated"  # Debug Mode: OpenAI checked it and stored nothing
-    REJECTED = "rejected"  # OpenAI refused this event: resending it unchanged cannot succeed
-    RETRY = "retry"  # transient failure that outlived the retries
-    AUTH = "auth"  # 401/403: kept until the key or pixel id is fixed
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    reason: str = ""
-
-
-@dataclass
-class SendStats:
-    """Counters for the life of a container; `snapshot` lets a handler report one invocation's share."""
-
-    requests: int = 0
-    retries: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-
-    def count(self, status: int, retries: int) -> None:
-        self.requests += 1
-        self.retries += retries
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-
-    def snapshot(self) -> SendStats:
-        return SendStats(self.requests, self.retries, dict(self.statuses))
-
-
-#: (route, force_refresh) -> API key. Force is asked once after a 401, in case the key rotated.
-KeyProvider = Callable[[Route, bool], str]
+from connector.core.errors import RetryableSendError
+from connector.core.packing import pack_events
+from connector.core.ports import KeyProvider, VendorClient
+from connector.core.redact import redact_vendor_message
+from connector.core.types import Outcome, Response, Route, SendResult, SendStats
+from connector.core.wire.request import MAX_REQUEST_BYTES, read_error, request_body, request_headers, request_url
 
 
 class Sender:
-    def __init__(self, client: OpenAIClient, get_api_key: KeyProvider, integration_source: str | None = None) -> None:
+    def __init__(self, client: VendorClient, get_api_key: KeyProvider, integration_source: str | None = None) -> None:
         self.client = client
         self._get_api_key = get_api_key
         #: Sent as `integration_source` on every request (INTEGRATION_SOURCE); None omits it.
@@ -73,7 +37,7 @@ class Sender:
             return [SendResult(Outcome.RETRY, str(err))] * len(encoded)
         requests, too_large = pack_events(encoded, route.validate_only, self.integration_source)
         for position in too_large:
-            results[position] = SendResult(Outcome.REJECTED, f"event is larger than {wire.MAX_REQUEST_BYTES} bytes")
+            results[position] = SendResult(Outcome.REJECTED, f"event is larger than {MAX_REQUEST_BYTES} bytes")
         pending = [list(positions) for positions in requests]
         refreshed = False
         while pending:
@@ -85,8 +49,7 @@ class Sender:
                 response = self._post(route, api_key, [encoded[p] for p in positions], deadline)
             except RetryableSendError as err:
                 # OpenAI is unreachable: later requests would only burn the budget.
-                for rest in [positions, *pending]:
-                    _fill(results, rest, SendResult(Outcome.RETRY, str(err)))
+                _give_up(results, positions, pending, SendResult(Outcome.RETRY, str(err)))
                 break
             status = response.status
             if 200 <= status < 300:
@@ -99,27 +62,24 @@ class Sender:
                 try:
                     api_key = self._get_api_key(route, True)
                 except RetryableSendError as err:
-                    for rest in [positions, *pending]:
-                        _fill(results, rest, SendResult(Outcome.RETRY, str(err)))
+                    _give_up(results, positions, pending, SendResult(Outcome.RETRY, str(err)))
                     break
                 pending.insert(0, positions)
             elif status in (401, 403):
                 reason = f"OpenAI answered {status}: check the API key and pixel id"
-                for rest in [positions, *pending]:
-                    _fill(results, rest, SendResult(Outcome.AUTH, reason))
+                _give_up(results, positions, pending, SendResult(Outcome.AUTH, reason))
                 break
             else:
                 reason = f"OpenAI answered {status} after retries"
-                for rest in [positions, *pending]:
-                    _fill(results, rest, SendResult(Outcome.RETRY, reason))
+                _give_up(results, positions, pending, SendResult(Outcome.RETRY, reason))
                 break
         return [r or SendResult(Outcome.RETRY, "not attempted") for r in results]
 
-    def _post(self, route: Route, api_key: str, events: list[bytes], deadline: float | None):
+    def _post(self, route: Route, api_key: str, events: list[bytes], deadline: float | None) -> Response:
         response = self.client.post(
-            wire.request_url(route.base_url, route.pixel_id),
-            wire.request_headers(api_key),
-            wire.request_body(events, route.validate_only, self.integration_source),
+            request_url(route.base_url, route.pixel_id),
+            request_headers(api_key),
+            request_body(events, route.validate_only, self.integration_source),
             deadline,
         )
         self.stats.count(response.status, response.retries)
@@ -131,11 +91,19 @@ def _fill(results: list[SendResult | None], positions: Sequence[int], result: Se
         results[position] = result
 
 
+def _give_up(
+    results: list[SendResult | None], positions: Sequence[int], pending: list[list[int]], result: SendResult
+) -> None:
+    """The request in hand and every request still pending all end with `result`."""
+    for rest in [positions, *pending]:
+        _fill(results, rest, result)
+
+
 def _isolate(
     results: list[SendResult | None], positions: list[int], body: bytes, encoded: Sequence[bytes], api_key: str
 ) -> list[list[int]]:
     """After a 400: reject the event OpenAI named and resend the rest, or bisect to find it."""
-    detail = wire.read_error(body)
+    detail = read_error(body)
     # The message reaches answers, logs and the dead-letter queue: nothing OpenAI quotes from the events.
     message = redact_vendor_message(detail.message, (encoded[p] for p in positions), secrets=(api_key,))
     detail = replace(detail, message=message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from connector.errors import RetryableSendError
+from connector.core.errors import RetryableSendError
 
 #: template.yaml creates the secret with a placeholder value that starts like this.
 PLACEHOLDER_PREFIX = "REPLACE_WITH_"

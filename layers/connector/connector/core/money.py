@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from connector.errors import InvalidValue
+from connector.core.errors import InvalidValue
 
 #: ISO 4217 currencies with no minor unit.
 ZERO_DECIMAL = frozenset(

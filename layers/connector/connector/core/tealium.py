@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from urllib.parse import parse_qs, urlsplit
 
-from connector.errors import InputError
+from connector.core.errors import InputError
 
 #: The form or query field a Tealium webhook puts its JSON in.
 DATA_FIELD = "data"

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from connector.actions import ActionConfig
-from connector.tealium import AUTOMAP_SOURCES, ITEM_SOURCES, MAX_ITEMS_PER_EVENT, OPPREF_SOURCES, Payload
-from connector.wire import CUSTOM_DATA, Issue
+from connector.core.actions import ActionConfig
+from connector.core.tealium import AUTOMAP_SOURCES, ITEM_SOURCES, MAX_ITEMS_PER_EVENT, OPPREF_SOURCES, Payload
+from connector.core.types import Issue
+from connector.core.wire.build import CUSTOM_DATA
 
 #: Mapped fields that are not user data: what an event keeps when it is sent opted out.
 NOT_USER_DATA = frozenset(

@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from connector import money, wire
-from connector.errors import ConfigError
+from connector.core import money
+from connector.core.errors import ConfigError
+from connector.core.types import Route
+from connector.core.wire.build import (
+    ACTION_SOURCES,
+    CUSTOM_EVENT_NAME,
+    EVENT_TYPES,
+    MOBILE_APP_ONLY,
+    REFUSED_USER_FIELDS,
+    RESERVED_DATA_FIELDS,
+    USER_FIELDS,
+    EventSpec,
+)
 
 DELIVERY_MODES = ("realtime", "batched")
 #: OpenAI keys start like this; an override holding one is a leak waiting to happen.
@@ -32,7 +43,7 @@ MAPPABLE_FIELDS = frozenset(
         "action_source",
         "opt_out",
         # User Data: both hash columns of each hashed field, External ID (raw), the raw geo and device fields
-        *wire.USER_FIELDS,
+        *USER_FIELDS,
         # E-Commerce (plan_id for plan_enrollment and custom events)
         "amount",
         "currency",
@@ -63,16 +74,6 @@ NO_CONSENT_CHOICES = ("skip", "opt_out")
 
 
 @dataclass(frozen=True)
-class Route:
-    """Events sharing a route can share a request: the packing group key."""
-
-    pixel_id: str
-    api_key_secret_id: str
-    validate_only: bool
-    base_url: str
-
-
-@dataclass(frozen=True)
 class ActionConfig:
     name: str
     delivery: str
@@ -90,8 +91,8 @@ class ActionConfig:
     consent_attribute: str | None = None
     on_no_consent: str = "skip"
 
-    def spec(self, default_action_source: str) -> wire.EventSpec:
-        return wire.EventSpec(
+    def spec(self, default_action_source: str) -> EventSpec:
+        return EventSpec(
             self.event_type,
             self.custom_event_name,
             self.action_source,
@@ -186,8 +187,8 @@ def _parse_action(name: str, entry: object, problems: list[str]) -> ActionConfig
     custom_event_name = _collect(
         problems, lambda: _custom_event_name(entry.get("custom_event_name"), event_type, where)
     )
-    action_source = _collect(problems, lambda: _choice(entry, "action_source", wire.ACTION_SOURCES, where))
-    if event_type in wire.MOBILE_APP_ONLY and action_source not in (None, "mobile_app"):
+    action_source = _collect(problems, lambda: _choice(entry, "action_source", ACTION_SOURCES, where))
+    if event_type in MOBILE_APP_ONLY and action_source not in (None, "mobile_app"):
         problems.append(f"{where}.action_source: {event_type} is accepted from mobile_app only")
     disable_automapping = _collect(problems, lambda: _flag(entry, "disable_automapping", where))
     debug = _collect(problems, lambda: _flag(entry, "debug", where))
@@ -234,9 +235,9 @@ def _event_type(value: object, where: str) -> str:
     # Display names ("Order Created", README.md: Actions) are accepted as well as the wire names.
     if isinstance(value, str):
         value = value.strip().lower().replace(" ", "_")
-    if value not in wire.EVENT_TYPES:
-        hint = did_you_mean(value, wire.EVENT_TYPES) if isinstance(value, str) else ""
-        raise ConfigError(f"{where}.event_type: must be one of {', '.join(sorted(wire.EVENT_TYPES))}{hint}")
+    if value not in EVENT_TYPES:
+        hint = did_you_mean(value, EVENT_TYPES) if isinstance(value, str) else ""
+        raise ConfigError(f"{where}.event_type: must be one of {', '.join(sorted(EVENT_TYPES))}{hint}")
     return value
 
 
@@ -245,12 +246,12 @@ def _custom_event_name(value: object, event_type: str, where: str) -> str | None
         return None  # docs/wire-contract.md: ignored for all other event types
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}.custom_event_name: is required when event_type is custom")
-    if not wire.CUSTOM_EVENT_NAME.fullmatch(value):
+    if not CUSTOM_EVENT_NAME.fullmatch(value):
         raise ConfigError(
             f"{where}.custom_event_name: must be 1-64 letters, digits, _ or -, starting and ending "
             "with a letter or digit"
         )
-    if value in wire.EVENT_TYPES:
+    if value in EVENT_TYPES:
         raise ConfigError(f"{where}.custom_event_name: must not be a standard event name")
     return value
 
@@ -284,8 +285,8 @@ def _mappings(value: object, where: str, problems: list[str]) -> dict[str, str]:
         problems.append(f"{where}.mappings: must be an object of field -> Tealium attribute")
         return {}
     for key, attribute in value.items():
-        if key in wire.REFUSED_USER_FIELDS:
-            raw = wire.REFUSED_USER_FIELDS[key]
+        if key in REFUSED_USER_FIELDS:
+            raw = REFUSED_USER_FIELDS[key]
             problems.append(
                 f"{where}.mappings.{key}: OpenAI no longer takes hashed {raw} values and a hash cannot be turned "
                 f'back into the raw value: map the raw attribute to "{raw}" instead'
@@ -309,8 +310,8 @@ def _custom_data(value: object, event_type: str, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}.custom_data: must be an object of property -> Tealium attribute")
     for name, attribute in value.items():
-        if name in wire.RESERVED_DATA_FIELDS:
-            reserved = ", ".join(sorted(wire.RESERVED_DATA_FIELDS))
+        if name in RESERVED_DATA_FIELDS:
+            reserved = ", ".join(sorted(RESERVED_DATA_FIELDS))
             raise ConfigError(f"{where}.custom_data.{name}: is a reserved data field ({reserved}), not a property")
         if not name.strip():
             raise ConfigError(f"{where}.custom_data: a property name must not be empty")

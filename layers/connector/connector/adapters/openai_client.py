@@ -8,13 +8,13 @@ before the Lambda function's timeout. POST is retried: OpenAI deduplicates on (i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import urllib3
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
-from connector.errors import RetryableSendError
+from connector.core.errors import RetryableSendError
+from connector.core.types import Response
 
 #: Statuses worth another try; everything else is final (2xx done, 4xx the caller's to handle).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -46,13 +46,6 @@ class BudgetedRetry(Retry):
     def get_retry_after(self, response) -> float | None:
         retry_after = super().get_retry_after(response)
         return None if retry_after is None else max(0.0, min(retry_after, self._remaining()))
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-    retries: int
 
 
 class OpenAIClient:

@@ -16,13 +16,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from connector import queue, wire
-from connector.actions import Route
-from connector.delivery import Outcome, Sender
-from connector.errors import InputError
-from connector.packing import group_by
-from connector.queue import EventQueue
-from connector.settings import DEFAULT_MAX_RECEIVE_COUNT
+from connector.core.errors import InputError
+from connector.core.packing import group_by
+from connector.core.ports import MessageQueue
+from connector.core.queue_message import from_message, with_dead_letter_reason
+from connector.core.settings import DEFAULT_MAX_RECEIVE_COUNT
+from connector.core.types import DELIVERED, EventStatus, Outcome, Route
+from connector.core.wire.build import timestamp_window_problem
+from connector.core.wire.check import check_wire_event
+from connector.core.wire.request import encode_event
+from connector.services.delivery import Sender
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class BatchService:
     def __init__(
         self,
         sender: Sender,
-        dead_letters: EventQueue | None,
+        dead_letters: MessageQueue | None,
         routes: Mapping[str, Route],  # action name -> where its events go, from this sender's configuration
         max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,  # on the last receive we dead-letter
         # ourselves, so the message carries its reason (SQS's own redrive moves it without one)
@@ -68,7 +71,7 @@ class BatchService:
         pending: list[_Pending] = []
         for record in records:
             try:
-                queued = queue.from_message(record.body)
+                queued = from_message(record.body)
             except InputError as err:
                 to_dead_letter.append((record, str(err)))
                 continue
@@ -81,20 +84,20 @@ class BatchService:
             if problem:
                 to_dead_letter.append((record, problem))
                 continue
-            pending.append(_Pending(record, route, wire.encode_event(queued.event)))
+            pending.append(_Pending(record, route, encode_event(queued.event)))
 
         for route, group in group_by(pending, lambda p: p.route).items():
             outcomes = self.sender.send(route, [p.encoded for p in group], deadline)
             for item, result in zip(group, outcomes, strict=True):
-                if result.outcome in (Outcome.SENT, Outcome.VALIDATED):
-                    report.counts[result.outcome.value] += 1
+                if result.outcome in DELIVERED:
+                    report.counts[DELIVERED[result.outcome]] += 1
                 elif result.outcome is Outcome.REJECTED:
                     to_dead_letter.append((item.record, f"OpenAI rejected it: {result.reason}"))
                 elif item.record.receive_count >= self.max_receive_count:
                     reason = f"gave up after {item.record.receive_count} tries: {result.reason}"
                     to_dead_letter.append((item.record, reason))
                 else:
-                    report.counts["retry"] += 1
+                    report.counts[EventStatus.RETRY] += 1
                     report.failed_message_ids.append(item.record.message_id)
 
         self._dead_letter(to_dead_letter, now_ms, report)
@@ -110,10 +113,10 @@ class BatchService:
             failures = self.dead_letters.send(bodies, [reason for _, reason in items])
         for (record, _), failure in zip(items, failures, strict=True):
             if failure is None:
-                report.counts["dead_lettered"] += 1
+                report.counts[EventStatus.DEAD_LETTERED] += 1
             else:
                 # Not parked yet: SQS redelivers it, and its own redrive is the last resort.
-                report.counts["retry"] += 1
+                report.counts[EventStatus.RETRY] += 1
                 report.failed_message_ids.append(record.message_id)
 
 
@@ -123,7 +126,7 @@ def _queued_event_problem(event: dict[str, object], now_ms: int) -> str | None:
     Whoever wrote the message (an older version, anyone with sqs:SendMessage), nothing reaches OpenAI that
     the current contract does not take; then the timestamp window, as it stands at send time.
     """
-    issues = wire.check_wire_event(event)
+    issues = check_wire_event(event)
     if issues:
         return "not a valid OpenAI event: " + "; ".join(map(str, issues))
     return _send_time_problem(event, now_ms)
@@ -133,12 +136,12 @@ def _send_time_problem(event: dict[str, object], now_ms: int) -> str | None:
     timestamp_ms = event.get("timestamp_ms")
     if not isinstance(timestamp_ms, int) or isinstance(timestamp_ms, bool):
         return "timestamp_ms: missing from the queued event"
-    problem = wire.timestamp_window_problem(timestamp_ms, now_ms)
+    problem = timestamp_window_problem(timestamp_ms, now_ms)
     return f"timestamp_ms: {problem} at send time" if problem else None
 
 
 def _dead_letter_body(body: str, reason: str, now_ms: int) -> str:
     try:
-        return queue.with_dead_letter_reason(body, reason, now_ms)
+        return with_dead_letter_reason(body, reason, now_ms)
     except (ValueError, TypeError):
         return body  # not a JSON object: parked as received, the reason rides in the message attribute

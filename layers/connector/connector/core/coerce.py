@@ -6,7 +6,7 @@ import math
 import re
 from datetime import datetime
 
-from connector.errors import InvalidValue
+from connector.core.errors import InvalidValue
 
 #: An integer as text: ASCII digits, an optional minus, short enough for int() to accept.
 INTEGER_TEXT = re.compile(r"-?[0-9]{1,4000}")

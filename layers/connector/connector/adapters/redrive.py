@@ -1,4 +1,4 @@
-"""Dead letters back to the events queue: `python -m connector redrive`, by reason, never a hopeless one.
+"""Dead letters back to the events queue over SQS: `python -m connector redrive`, by reason, never a hopeless one.
 
 A message body moves unchanged but for its `dead_letter` note, whatever else it holds, so a
 redriven event is read by the batch sender exactly as when it was first queued. An event whose
@@ -9,14 +9,13 @@ once), then released at once.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from connector import wire
+from connector.core.queue_message import dead_letter_note, outside_window, without_dead_letter
 
 #: SQS's most messages per receive, send, delete or visibility change.
 MAX_BATCH = 10
@@ -137,40 +136,8 @@ class Redrive:
 
 def dead_letter_reason(message: dict) -> str:
     """The reason the batch sender wrote into the body, else its `reason` attribute, else none."""
-    note = _dead_letter_note(message["Body"])
+    note = dead_letter_note(message["Body"])
     if isinstance(note.get("reason"), str) and note["reason"]:
         return note["reason"]
     attribute = (message.get("MessageAttributes") or {}).get("reason") or {}
     return attribute.get("StringValue") or NO_REASON
-
-
-def without_dead_letter(body: str) -> str:
-    """The body as first queued: the `dead_letter` note removed, everything else left as it is."""
-    message = _json_object(body)
-    if message is None or "dead_letter" not in message:
-        return body
-    del message["dead_letter"]
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-
-
-def outside_window(body: str, now_ms: int) -> bool:
-    """True when the queued event's timestamp can no longer be accepted; unknown shapes are left to the sender."""
-    message = _json_object(body) or {}
-    event = message.get("event")
-    timestamp_ms = event.get("timestamp_ms") if isinstance(event, dict) else None
-    if not isinstance(timestamp_ms, int) or isinstance(timestamp_ms, bool):
-        return False
-    return wire.timestamp_window_problem(timestamp_ms, now_ms) is not None
-
-
-def _dead_letter_note(body: str) -> dict:
-    note = (_json_object(body) or {}).get("dead_letter")
-    return note if isinstance(note, dict) else {}
-
-
-def _json_object(body: str) -> dict | None:
-    try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return message if isinstance(message, dict) else None

@@ -1,0 +1,1 @@
+"""The pure core: no AWS, no network, no Powertools; see connector/__init__.py for the layers."""

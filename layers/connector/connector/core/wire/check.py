@@ -1,0 +1,156 @@
+"""Checking a wire event that did not come from `build_event` (a queued one) against the event contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connector.core import money, normalize
+from connector.core.errors import InvalidValue
+from connector.core.types import Issue
+from connector.core.wire.build import (
+    CUSTOM_EVENT_NAME,
+    DATA_FIELDS,
+    EVENT_DATA_TYPES,
+    EVENT_TYPES,
+    HASHED_USER_LISTS,
+    ITEM_TEXT_FIELDS,
+    MAX_USER_LIST_VALUES,
+    MOBILE_APP_ONLY,
+    PLAIN_USER_LISTS,
+    USER_SCALARS,
+    parse_action_source,
+    parse_event_id,
+    parse_opaque,
+    parse_quantity,
+    parse_text,
+    parse_url,
+    parse_variant_dict,
+)
+
+#: Every field an event may carry (docs/wire-contract.md: "An event has no other field").
+EVENT_FIELDS = frozenset(
+    {"id", "type", "custom_event_name", "timestamp_ms", "oppref", "source_url", "action_source", "opt_out"}
+    | {"user", "data"}
+)
+#: OpenAI's user list -> the rule each of its values meets, as `_build_user` would have written it.
+USER_LIST_RULES: dict[str, Callable[[object], str]] = {
+    **dict.fromkeys(HASHED_USER_LISTS.values(), normalize.check_prehashed),
+    **{wire_name: normalize.PLAIN[key] for key, wire_name in PLAIN_USER_LISTS.items()},
+}
+USER_SCALAR_RULES: dict[str, Callable[[object], str]] = {
+    wire_name: normalize.PLAIN[key] for key, wire_name in USER_SCALARS.items()
+}
+#: A content item's fields and their rules, as `_build_item` writes them.
+ITEM_RULES: dict[str, Callable[[object], object]] = {
+    **dict.fromkeys(ITEM_TEXT_FIELDS, parse_text),
+    "quantity": parse_quantity,
+    "amount": money.parse_minor_units,
+    "currency": money.normalize_currency,
+    "variant_dict": parse_variant_dict,
+}
+NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
+#: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
+#: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
+VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
+
+
+def check_wire_event(event: object) -> list[Issue]:
+    """What keeps an already-built event (a queued one) off the wire under the current contract; [] when nothing.
+
+    A value passes when its own rule would write it unchanged, so a message from an older version or from
+    anyone else can carry no field, type or unnormalized value that `build_event` would not have sent.
+    The timestamp window is judged separately, at send time (`timestamp_window_problem`).
+    """
+    if not isinstance(event, dict):
+        return [Issue("event", "must be an object")]
+    issues = [Issue(str(name), "is not a field of an OpenAI event") for name in event if name not in EVENT_FIELDS]
+    event_type = event.get("type")
+    if event_type not in EVENT_TYPES:
+        return [*issues, Issue("type", "must be a standard event name or custom")]
+    _check_value(issues, "id", event.get("id"), parse_event_id, required=True)
+    name = event.get("custom_event_name")
+    if event_type == "custom" and not (isinstance(name, str) and CUSTOM_EVENT_NAME.fullmatch(name)):
+        issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
+    elif event_type == "custom" and name in EVENT_TYPES:
+        issues.append(Issue("custom_event_name", "must not be a standard event name"))
+    stamp = event.get("timestamp_ms")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        issues.append(Issue("timestamp_ms", "must be an integer (epoch milliseconds)"))
+    _check_value(issues, "oppref", event.get("oppref"), parse_opaque)
+    action_source = event.get("action_source")
+    _check_value(issues, "action_source", action_source, parse_action_source, required=True)
+    _check_value(issues, "source_url", event.get("source_url"), parse_url, required=action_source == "web")
+    if event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
+        issues.append(Issue("action_source", f"{event_type} is accepted from mobile_app only"))
+    if "opt_out" in event and not isinstance(event["opt_out"], bool):
+        issues.append(Issue("opt_out", "must be true or false"))
+    if "user" in event:
+        _check_user(issues, event["user"])
+    _check_data(issues, event_type, event.get("data"))
+    return issues
+
+
+def _check_value(
+    issues: list[Issue], where: str, value: object, rule, *, required: bool = False, exact: bool = True
+) -> None:
+    if value is None:
+        if required:
+            issues.append(Issue(where, "is required"))
+        return
+    try:
+        written = rule(value)
+    except InvalidValue as problem:
+        issues.append(Issue(where, str(problem)))
+        return
+    if type(written) is not type(value) or (exact and written != value):
+        issues.append(Issue(where, NOT_NORMALIZED))
+
+
+def _check_user(issues: list[Issue], user: object) -> None:
+    if not isinstance(user, dict):
+        issues.append(Issue("user", "must be an object"))
+        return
+    for name, value in user.items():
+        where = f"user.{name}"
+        if name in USER_SCALAR_RULES:
+            _check_value(issues, where, value, USER_SCALAR_RULES[name], exact=name not in VALID_AS_IS)
+        elif name not in USER_LIST_RULES:
+            issues.append(Issue(where, "is not a field of OpenAI's user object"))
+        elif not isinstance(value, list) or not 1 <= len(value) <= MAX_USER_LIST_VALUES:
+            issues.append(Issue(where, f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
+        else:
+            for position, item in enumerate(value):
+                rule = USER_LIST_RULES[name]
+                _check_value(issues, f"{where}[{position}]", item, rule, required=True, exact=name not in VALID_AS_IS)
+
+
+def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
+    if not isinstance(data, dict):
+        issues.append(Issue("data", "is required: an object"))
+        return
+    data_type = EVENT_DATA_TYPES[event_type]
+    if data.get("type") != data_type:
+        issues.append(Issue("data.type", f"must be {data_type} for {event_type}"))
+    for name in data:
+        # Custom data carries custom properties besides its own fields; nothing else does.
+        if data_type != "custom" and name != "type" and name not in DATA_FIELDS[data_type]:
+            issues.append(Issue(f"data.{name}", f"is not a field of {data_type} data"))
+    _check_value(issues, "data.amount", data.get("amount"), money.parse_minor_units)
+    _check_value(issues, "data.currency", data.get("currency"), money.normalize_currency, required="amount" in data)
+    _check_value(issues, "data.plan_id", data.get("plan_id"), parse_text)
+    contents = data.get("contents")
+    if contents is None:
+        return
+    if not isinstance(contents, list):
+        issues.append(Issue("data.contents", "must be a list"))
+        return
+    for position, item in enumerate(contents):
+        where = f"data.contents[{position}]"
+        if not isinstance(item, dict):
+            issues.append(Issue(where, "must be an object"))
+            continue
+        for name, value in item.items():
+            if name in ITEM_RULES:
+                _check_value(issues, f"{where}.{name}", value, ITEM_RULES[name])
+            else:
+                issues.append(Issue(f"{where}.{name}", "is not a field of a content item"))

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: in-memory fakes of the services' ports (fakes.py)."""
