@@ -100,6 +100,10 @@ def _split_amount(text: str, decimal_separator: str) -> tuple[str, str]:
     """The whole digits and the fraction digits of a major-unit amount written with this separator."""
     other = THOUSANDS_SEPARATOR[decimal_separator]
     match = MAJOR_AMOUNT[decimal_separator].fullmatch(text)
+    if match is not None and other not in text:
+        # The common case ("129.99" under "."): without the other separator the other reading has no
+        # fraction, so it can make nothing ambiguous, and there are no thousands separators to remove.
+        return match.group(1), match.group(2) or ""
     other_match = MAJOR_AMOUNT[other].fullmatch(text)
     if match is None:
         if other_match is not None:

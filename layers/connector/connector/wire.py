@@ -375,6 +375,8 @@ def _add_custom_properties(b: _Builder, data: dict[str, object]) -> None:
 ITEM_TEXT_FIELDS = ("id", "group_id", "name", "content_type")
 #: Every key an item may hold on the way in (a mapped `contents` list or the Tealium adapter's items).
 ITEM_KEYS = frozenset({*CONTENT_ITEM_FIELDS, *ITEM_PRICE_KEYS})
+#: Digits of a quantity that can never exceed MAX_QUANTITY (2**31 - 1 has ten).
+_QUANTITY_DIGITS = 9
 
 
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
@@ -390,17 +392,37 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
 
 
 def _build_item(b: _Builder, item: dict[str, object], position: int, currency: str | None) -> dict[str, object] | None:
+    # This runs for every item of every event: the common shapes (short text, a quantity in digits, no
+    # per-item currency or amount) skip the general parsers, which still decide everything else.
     wire_item: dict[str, object] = {}
     for name in ITEM_TEXT_FIELDS:
-        value = _read_item(b, item, name, position, _parse_text)
+        raw = item.get(name)
+        if type(raw) is str and len(raw) <= MAX_TEXT_CHARS:
+            value = raw.strip()  # what _parse_text returns for such text
+        else:
+            value = _read_item(b, item, name, position, _parse_text)
         if value:
             wire_item[name] = value
-    quantity = _read_item(b, item, "quantity", position, _parse_quantity)
+    raw = item.get("quantity")
+    if type(raw) is str and len(raw) <= _QUANTITY_DIGITS and raw.isascii() and raw.isdigit():
+        quantity = int(raw)  # what _parse_quantity returns for plain digits
+    else:
+        quantity = _read_item(b, item, "quantity", position, _parse_quantity)
     if quantity is not None:
         wire_item["quantity"] = quantity
-    item_currency = _read_item(b, item, "currency", position, money.normalize_currency) or currency
-    amount = _read_item(b, item, "amount", position, money.parse_minor_units)
-    price = next((item[k] for k in ITEM_PRICE_KEYS if item.get(k) not in (None, "")), None)
+    item_currency = None
+    if "currency" in item:
+        item_currency = _read_item(b, item, "currency", position, money.normalize_currency)
+    item_currency = item_currency or currency
+    amount = _read_item(b, item, "amount", position, money.parse_minor_units) if "amount" in item else None
+    price = None
+    if amount is None:  # the price is read only to stand in for a missing amount
+        for key in ITEM_PRICE_KEYS:
+            price = item.get(key)
+            if price not in (None, ""):
+                break
+        else:
+            price = None
     if amount is None and price is not None:
         if item_currency is None:
             b.errors.append(Issue(f"data.contents[{position}].amount", "needs a currency to convert a price"))
@@ -416,10 +438,10 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
         wire_item["amount"] = amount
     if item_currency is not None and (amount is not None or "currency" in item):
         wire_item["currency"] = item_currency
-    variants = _read_item(b, item, "variant_dict", position, _parse_variant_dict)
+    variants = _read_item(b, item, "variant_dict", position, _parse_variant_dict) if "variant_dict" in item else None
     if variants:
         wire_item["variant_dict"] = variants
-    unknown = sorted(k for k in item if k not in ITEM_KEYS)
+    unknown = [] if ITEM_KEYS.issuperset(item) else sorted(k for k in item if k not in ITEM_KEYS)
     if unknown:
         allowed = ", ".join(sorted(ITEM_KEYS - {"price_major"}))
         b.warnings.append(Issue(f"data.contents[{position}].{unknown[0]}", f"dropped: an item holds only {allowed}"))
