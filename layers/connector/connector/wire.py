@@ -314,17 +314,24 @@ USER_FIELDS = frozenset(key for key, _, _ in USER_COLUMNS) | frozenset(USER_SCAL
 
 def _build_user(b: _Builder) -> dict[str, object]:
     lists: dict[str, list[str]] = {}
+    values = b.values
     for key, target, normalizer in USER_COLUMNS:
-        raw = b.values.get(key)
+        raw = values.get(key)
         if raw is None:
             continue
-        for item in _present(raw):
+        # One text value, the common case, is what _present would return, without building its lists.
+        present = ((raw,) if raw.strip() else ()) if type(raw) is str else _present(raw)
+        for item in present:
             try:
                 value = normalizer(item)
             except InvalidValue as problem:
                 b.warnings.append(Issue(f"user.{key}", str(problem)))
                 continue
-            _add_distinct(b, lists.setdefault(target, []), target, value)
+            found = lists.setdefault(target, [])
+            if len(found) < MAX_USER_LIST_VALUES and value not in found:
+                found.append(value)
+            else:  # a repeat, or one too many (warned)
+                _add_distinct(b, found, target, value)
     user: dict[str, object] = {k: v for k, v in lists.items() if v}
     for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS:
         value = b.read(key, field_name, normalizer, drop_only=True)
