@@ -137,8 +137,9 @@ class Payload:
         return cls(root, kind, attributes)
 
     def lookup(self, name: str) -> object | None:
-        if name in self.attributes:
-            return self.attributes[name]
+        value = self.attributes.get(name, _ABSENT)  # one dict probe: automapping looks up ~20 names an event
+        if value is not _ABSENT:
+            return value
         if name.startswith(COOKIE_PREFIX):
             # Event JSON keeps the data layer's `cp.<name>` cookies by bare name in firstparty_tealium_cookies.
             cookie = self._cookies().get(name[len(COOKIE_PREFIX) :])
@@ -177,9 +178,11 @@ class Payload:
         if value is not None and value != "":
             return value
         for path in AUTOMAP_PATHS[name]:
-            value = _follow(event, path)
-            if value is not None and value != "":
-                return value
+            node: object = event
+            for part in path:  # a plain loop, no call: this runs twice for every name the event lacks
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None and node != "":
+                return node
         return None
 
     def _automap_oppref(self, found: Automapped, source_url: object, event: Mapping[str, object]) -> None:
@@ -221,8 +224,11 @@ class Payload:
         items = []
         for i in range(min(total, MAX_ITEMS_PER_EVENT)):
             item = {field: column[i] for field, column in fields if i < len(column) and column[i] not in (None, "")}
-            item_id = _first(_at(skus, i), _at(prods, i))
-            if item_id is not None:
+            # The sku, else the product id; inline, no calls: this runs for every item.
+            item_id = skus[i] if i < len(skus) else None
+            if item_id in (None, ""):
+                item_id = prods[i] if i < len(prods) else None
+            if item_id not in (None, ""):
                 item["id"] = item_id
             item.setdefault("content_type", "product")
             items.append(item)
@@ -273,25 +279,12 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
 
 #: Parsed JSON: objects are plain dicts (checking `dict` is far cheaper than an abstract Mapping).
 EMPTY: dict[str, object] = {}
+#: What dict.get returns for a name a payload does not have (None is a value a payload can hold).
+_ABSENT = object()
 
 
 def _dict(value: object) -> Mapping[str, object]:
     return value if isinstance(value, dict) else EMPTY
-
-
-def _follow(node: object, path: tuple[str, ...]) -> object | None:
-    for part in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _first(*values: object) -> object | None:
-    for value in values:
-        if value not in (None, ""):
-            return value
-    return None
 
 
 #: Types for isinstance(), built once: a `str | int` union would be built on every call (~10x slower).
@@ -328,7 +321,3 @@ def query_parameter(url: object, name: str) -> str | None:
         return None
     values = parse_qs(query).get(name)
     return values[0] if values else None
-
-
-def _at(values: list[object], index: int) -> object | None:
-    return values[index] if index < len(values) else None

@@ -410,6 +410,8 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
     wire_item: dict[str, object] = {}
     for name in ITEM_TEXT_FIELDS:
         raw = item.get(name)
+        if raw is None:
+            continue
         if type(raw) is str and len(raw) <= MAX_TEXT_CHARS:
             value = raw.strip()  # what _parse_text returns for such text
         else:
