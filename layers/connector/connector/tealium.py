@@ -153,20 +153,28 @@ class Payload:
         `source_url` is the URL the event will carry (an explicit mapping's, else the automapped one):
         the oppref query parameter is read from it when the data layer has no `qp.oppref`.
         """
+        return self._automapped(source_url, EMPTY)
+
+    def _automapped(self, source_url: object, mapped: Mapping[str, object]) -> Automapped:
+        """`automapped`, leaving out the fields in `mapped`: an explicit mapping wins, so they are never read."""
         found = Automapped()
         event = self._event_json()
         for field_name, names in AUTOMAP_SOURCES.items():
+            if field_name in mapped:
+                continue
             for name in names:
                 value = self._automap_value(name, event)
                 if value not in (None, ""):
                     found.values[field_name], found.sources[field_name] = value, name
                     break
         url = source_url if source_url not in (None, "") else found.values.get("source_url")
-        self._automap_oppref(found, url, event)
-        items, total, columns = self._retail_items()
-        if items:
-            found.values["contents"], found.sources["contents"] = items, "/".join(columns)
-        found.dropped_items = total - len(items)
+        if "oppref" not in mapped:
+            self._automap_oppref(found, url, event)
+        if "contents" not in mapped:
+            items, total, columns = self._retail_items()
+            if items:
+                found.values["contents"], found.sources["contents"] = items, "/".join(columns)
+            found.dropped_items = total - len(items)
         return found
 
     def automapped_values(self) -> dict[str, object]:
