@@ -222,7 +222,10 @@ class Payload:
         total = 0
         columns: dict[str, list[object]] = {}
         for name in RETAIL_ITEM_ATTRIBUTES:
-            column, count = _as_items(self.lookup(name), MAX_ITEMS_PER_EVENT)
+            value = self.lookup(name)
+            if value is None:  # most events carry no retail attributes: _as_items would give nothing
+                continue
+            column, count = _as_items(value, MAX_ITEMS_PER_EVENT)
             if count:
                 read.append(name)
                 columns[name] = column
