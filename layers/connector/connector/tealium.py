@@ -257,8 +257,9 @@ def read_payload(document: object, index: int = 0) -> Payload:
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
         last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
-        scopes = tuple(_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags"))
-        scopes += tuple(_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags"))
+        # List comprehensions, not tuple(generator): they run inline, without a generator frame per call.
+        scopes = [_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags")]
+        scopes += [_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags")]
         return Payload.from_scopes(document, "visitor", *scopes, last_udo, document)
     return Payload(document, "attributes", document)
 
