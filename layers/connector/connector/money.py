@@ -87,17 +87,21 @@ def major_to_minor(raw: object, currency: str, decimal_separator: str = ".") -> 
     refused, and "1,299" too, since a site writing decimal commas means 1.299 by it. With ","
     declared the roles swap. So no text is ever read as two different amounts under the two settings.
     """
-    if isinstance(raw, bool) or not isinstance(raw, _AMOUNT_TYPES):
-        raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
-    if not isinstance(raw, str):
-        decimal_separator = "."  # a JSON number: its decimal point is never a matter of locale
-    text = str(raw).strip()
+    if type(raw) is str:
+        text = raw.strip()  # the common case (every Tealium price), ahead of the checks only other types need
+    else:
+        if isinstance(raw, bool) or not isinstance(raw, _AMOUNT_TYPES):
+            raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
+        if not isinstance(raw, str):
+            decimal_separator = "."  # a JSON number: its decimal point is never a matter of locale
+        text = str(raw).strip()
     whole, fraction = _split_amount(text, decimal_separator)
     places = exponent(currency)
     if fraction[places:].strip("0"):
         raise InvalidValue(f"has more decimals than {currency} allows ({places})")
     fraction = fraction[:places].ljust(places, "0")
-    return _checked(int(whole) * 10**places + (int(fraction) if fraction else 0))
+    amount = int(whole) * 10**places + (int(fraction) if fraction else 0)
+    return amount if amount <= MAX_AMOUNT else _checked(amount)  # never negative: made of digits
 
 
 def _split_amount(text: str, decimal_separator: str) -> tuple[str, str]:
