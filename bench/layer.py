@@ -25,7 +25,9 @@ RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "da
 
 
 def _requirements(path: Path) -> list[Requirement]:
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    # Hash-locked files (make lock) continue each requirement with " \" onto its --hash lines.
+    text = path.read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip().removesuffix("\\").strip() for line in text.splitlines())
     return [Requirement(line) for line in lines if line and not line.startswith("-")]
 
 

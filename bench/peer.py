@@ -27,7 +27,10 @@ def run() -> dict:
     def ours() -> dict[str, list[str]]:
         lists: dict[str, list[str]] = {}
         for field, raw in fields:
-            digest = normalize.hash_identifier(field, raw)
+            if field in normalize.BEFORE_HASH:
+                digest = normalize.hash_identifier(field, raw)
+            else:  # geo goes to OpenAI plain now (normalize.PLAIN): hashed here too, so each side makes 8 digests
+                digest = normalize.sha256_hex(normalize.normalize_plain(field, raw))
             target = lists.setdefault(field, [])
             if digest not in target:
                 target.append(digest)

@@ -48,6 +48,10 @@ def grants_consent(raw: object) -> bool:
     return isinstance(raw, str) and raw.strip().lower() in CONSENT_GRANTED_TEXT
 
 
+#: Types for isinstance(), built once: a `str | int` union would be built on every call (~10x slower).
+_NUMBER = (int, float)
+
+
 def parse_epoch_ms(raw: object) -> int:
     """Epoch seconds, milliseconds, micro- or nanoseconds (told apart by magnitude), or ISO 8601."""
     if isinstance(raw, bool):
@@ -58,7 +62,7 @@ def parse_epoch_ms(raw: object) -> int:
             raw = float(text)
         except ValueError:
             return _parse_iso8601_ms(text)
-    if not isinstance(raw, int | float) or raw <= 0 or raw >= MAX_EPOCH or not math.isfinite(raw):
+    if not isinstance(raw, _NUMBER) or raw <= 0 or raw >= MAX_EPOCH or not math.isfinite(raw):
         # Checked before math.isfinite: an integer beyond the float range would overflow there.
         raise InvalidValue("must be a positive epoch time or an ISO 8601 date-time")
     if raw < SECONDS_BELOW:

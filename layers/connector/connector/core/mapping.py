@@ -55,7 +55,8 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         mapped.warnings.append(_items_dropped(dropped, sources["contents"]))
     if action.disable_automapping:
         return mapped
-    automapped = payload.automapped(values.get("source_url"))
+    # Fields mapped explicitly are not automapped at all: their automapped values would be dropped below.
+    automapped = payload._automapped(values.get("source_url"), values)
     for name, value in automapped.values.items():
         if name not in values:
             values[name], sources[name] = value, automapped.sources[name]

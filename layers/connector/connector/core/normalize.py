@@ -18,6 +18,7 @@ from connector.core.errors import InvalidValue
 
 #: A pre-hashed value, after trim and lowercase.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_SHA256_HEX_CHARS = 64
 #: Separators a phone number may carry; anything else (letters, "ext.", "#") is refused.
 PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 PHONE_DIGITS = re.compile(r"[0-9]{8,15}")
@@ -49,14 +50,21 @@ def sha256_hex(normalized: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
+#: Types for isinstance(), built once: a `str | int` union would be built on every call (~10x slower).
+_TEXT_OR_INT = (str, int)
+
+
 def as_text(raw: object) -> str:
     """Tealium sends numbers for zip codes and phones as often as strings."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise InvalidValue("must be a string")
-    if isinstance(raw, int) and raw.bit_length() > MAX_IDENTIFIER_CHARS * 4:
-        # str() refuses integers of more than 4300 digits; none is an identifier anyway.
-        raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
-    text = str(raw).strip()
+    if type(raw) is str:
+        text = raw.strip()  # the common case, ahead of the checks only other types need
+    else:
+        if isinstance(raw, bool) or not isinstance(raw, _TEXT_OR_INT):
+            raise InvalidValue("must be a string")
+        if isinstance(raw, int) and raw.bit_length() > MAX_IDENTIFIER_CHARS * 4:
+            # str() refuses integers of more than 4300 digits; none is an identifier anyway.
+            raise InvalidValue(f"is longer than {MAX_IDENTIFIER_CHARS} characters")
+        text = str(raw).strip()
     if not text:
         raise InvalidValue("is empty")
     if not text.isascii():
@@ -95,7 +103,10 @@ def normalize_external_id(raw: object) -> str:
 def normalize_name(raw: object) -> str:
     """First or last name: lowercase, without whitespace or ASCII punctuation; other letters kept as they are."""
     lowered = as_text(raw).lower()
-    name = "".join(c for c in lowered if not c.isspace() and c not in ASCII_PUNCTUATION)
+    # Letters are never whitespace or punctuation: a name of letters only, the common case, loses nothing.
+    name = lowered
+    if not lowered.isalpha():
+        name = "".join(c for c in lowered if not c.isspace() and c not in ASCII_PUNCTUATION)
     if not name:
         raise InvalidValue("has nothing left after removing whitespace and punctuation")
     if len(name) > MAX_IDENTIFIER_CHARS:
@@ -112,7 +123,10 @@ def normalize_country(raw: object) -> str:
 
 
 def normalize_city(raw: object) -> str:
-    city = WHITESPACE.sub(" ", as_text(raw).lower())
+    city = as_text(raw).lower()
+    # In printable text the only whitespace is the plain space: without a double one there is nothing to fold.
+    if "  " in city or not city.isprintable():
+        city = WHITESPACE.sub(" ", city)
     if len(city) > MAX_CITY_CHARS:
         raise InvalidValue(f"must be at most {MAX_CITY_CHARS} characters")
     return city
@@ -124,7 +138,9 @@ def normalize_region(raw: object) -> str:
 
 
 def normalize_zip(raw: object) -> str:
-    postal_code = POSTAL_CODE_DROPPED.sub("", as_text(raw)).strip()
+    text = as_text(raw)
+    # ASCII letters and digits only, the common case: nothing to drop, and at least one of them.
+    postal_code = text if text.isascii() and text.isalnum() else POSTAL_CODE_DROPPED.sub("", text).strip()
     if not POSTAL_CODE_ALNUM.search(postal_code):
         raise InvalidValue("has no letters or digits")
     if len(postal_code) > MAX_POSTAL_CODE_CHARS:
@@ -200,8 +216,9 @@ HASHABLE_FIELDS = tuple(BEFORE_HASH)
 
 def hash_identifier(field: str, raw: object) -> str:
     """Normalize a raw identifier and return its SHA-256 hex digest."""
-    if isinstance(raw, str) and SHA256_HEX.fullmatch(raw.strip().lower()):
-        # Hashing a hash would send a value OpenAI can never match.
+    # Hashing a hash would send a value OpenAI can never match. Only ASCII hex digits lowercase to hex
+    # digits, so only a 64-character value can be one: the others skip the lowercasing and the regex.
+    if isinstance(raw, str) and len(text := raw.strip()) == _SHA256_HEX_CHARS and SHA256_HEX.fullmatch(text.lower()):
         raise InvalidValue(f"already looks like a SHA-256 hash: map it to {field.removesuffix('_raw')}_sha256 instead")
     return sha256_hex(BEFORE_HASH[field](raw))
 

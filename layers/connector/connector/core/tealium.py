@@ -137,8 +137,9 @@ class Payload:
         return cls(root, kind, attributes)
 
     def lookup(self, name: str) -> object | None:
-        if name in self.attributes:
-            return self.attributes[name]
+        value = self.attributes.get(name, _ABSENT)  # one dict probe: automapping looks up ~20 names an event
+        if value is not _ABSENT:
+            return value
         if name.startswith(COOKIE_PREFIX):
             # Event JSON keeps the data layer's `cp.<name>` cookies by bare name in firstparty_tealium_cookies.
             cookie = self._cookies().get(name[len(COOKIE_PREFIX) :])
@@ -152,20 +153,28 @@ class Payload:
         `source_url` is the URL the event will carry (an explicit mapping's, else the automapped one):
         the oppref query parameter is read from it when the data layer has no `qp.oppref`.
         """
+        return self._automapped(source_url, EMPTY)
+
+    def _automapped(self, source_url: object, mapped: Mapping[str, object]) -> Automapped:
+        """`automapped`, leaving out the fields in `mapped`: an explicit mapping wins, so they are never read."""
         found = Automapped()
         event = self._event_json()
         for field_name, names in AUTOMAP_SOURCES.items():
+            if field_name in mapped:
+                continue
             for name in names:
                 value = self._automap_value(name, event)
                 if value not in (None, ""):
                     found.values[field_name], found.sources[field_name] = value, name
                     break
         url = source_url if source_url not in (None, "") else found.values.get("source_url")
-        self._automap_oppref(found, url, event)
-        items, total, columns = self._retail_items()
-        if items:
-            found.values["contents"], found.sources["contents"] = items, "/".join(columns)
-        found.dropped_items = total - len(items)
+        if "oppref" not in mapped:
+            self._automap_oppref(found, url, event)
+        if "contents" not in mapped:
+            items, total, columns = self._retail_items()
+            if items:
+                found.values["contents"], found.sources["contents"] = items, "/".join(columns)
+            found.dropped_items = total - len(items)
         return found
 
     def automapped_values(self) -> dict[str, object]:
@@ -177,9 +186,11 @@ class Payload:
         if value is not None and value != "":
             return value
         for path in AUTOMAP_PATHS[name]:
-            value = _follow(event, path)
-            if value is not None and value != "":
-                return value
+            node: object = event
+            for part in path:  # a plain loop, no call: this runs twice for every name the event lacks
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None and node != "":
+                return node
         return None
 
     def _automap_oppref(self, found: Automapped, source_url: object, event: Mapping[str, object]) -> None:
@@ -211,7 +222,10 @@ class Payload:
         total = 0
         columns: dict[str, list[object]] = {}
         for name in RETAIL_ITEM_ATTRIBUTES:
-            column, count = _as_items(self.lookup(name), MAX_ITEMS_PER_EVENT)
+            value = self.lookup(name)
+            if value is None:  # most events carry no retail attributes: _as_items would give nothing
+                continue
+            column, count = _as_items(value, MAX_ITEMS_PER_EVENT)
             if count:
                 read.append(name)
                 columns[name] = column
@@ -221,8 +235,11 @@ class Payload:
         items = []
         for i in range(min(total, MAX_ITEMS_PER_EVENT)):
             item = {field: column[i] for field, column in fields if i < len(column) and column[i] not in (None, "")}
-            item_id = _first(_at(skus, i), _at(prods, i))
-            if item_id is not None:
+            # The sku, else the product id; inline, no calls: this runs for every item.
+            item_id = skus[i] if i < len(skus) else None
+            if item_id in (None, ""):
+                item_id = prods[i] if i < len(prods) else None
+            if item_id not in (None, ""):
                 item["id"] = item_id
             item.setdefault("content_type", "product")
             items.append(item)
@@ -240,8 +257,9 @@ def read_payload(document: object, index: int = 0) -> Payload:
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
         last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
-        scopes = tuple(_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags"))
-        scopes += tuple(_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags"))
+        # List comprehensions, not tuple(generator): they run inline, without a generator frame per call.
+        scopes = [_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags")]
+        scopes += [_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags")]
         return Payload.from_scopes(document, "visitor", *scopes, last_udo, document)
     return Payload(document, "attributes", document)
 
@@ -273,25 +291,16 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
 
 #: Parsed JSON: objects are plain dicts (checking `dict` is far cheaper than an abstract Mapping).
 EMPTY: dict[str, object] = {}
+#: What dict.get returns for a name a payload does not have (None is a value a payload can hold).
+_ABSENT = object()
 
 
 def _dict(value: object) -> Mapping[str, object]:
     return value if isinstance(value, dict) else EMPTY
 
 
-def _follow(node: object, path: tuple[str, ...]) -> object | None:
-    for part in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _first(*values: object) -> object | None:
-    for value in values:
-        if value not in (None, ""):
-            return value
-    return None
+#: Types for isinstance(), built once: a `str | int` union would be built on every call (~10x slower).
+_NUMBER = (int, float)
 
 
 def _as_items(value: object, limit: int) -> tuple[list[object], int]:
@@ -300,7 +309,7 @@ def _as_items(value: object, limit: int) -> tuple[list[object], int]:
         return value[:limit], len(value)
     if isinstance(value, str) and value.strip():
         return [part.strip() for part in islice(_split_commas(value), limit)], value.count(",") + 1
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, _NUMBER) and not isinstance(value, bool):
         return [value], 1
     return [], 0
 
@@ -324,7 +333,3 @@ def query_parameter(url: object, name: str) -> str | None:
         return None
     values = parse_qs(query).get(name)
     return values[0] if values else None
-
-
-def _at(values: list[object], index: int) -> object | None:
-    return values[index] if index < len(values) else None

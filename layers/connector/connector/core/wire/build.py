@@ -179,8 +179,14 @@ def timestamp_window_problem(timestamp_ms: int, now_ms: int) -> str | None:
     return None
 
 
+#: Types for isinstance(), built once: a `str | int` union would be built on every call (~10x slower).
+_TEXT_OR_INT = (str, int)
+_NUMBER = (int, float)
+_SEQUENCE = (list, tuple)
+
+
 def parse_event_id(raw: object) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
+    if isinstance(raw, bool) or not isinstance(raw, _TEXT_OR_INT):
         raise InvalidValue("must be a string")
     event_id = str(raw).strip()
     if not event_id:
@@ -223,7 +229,7 @@ def parse_url(raw: object) -> str:
 def parse_text(raw: object) -> str:
     if type(raw) is str:
         text = raw.strip()
-    elif isinstance(raw, bool) or not isinstance(raw, int | float):
+    elif isinstance(raw, bool) or not isinstance(raw, _NUMBER):
         raise InvalidValue("must be a string")
     else:
         text = str(raw)
@@ -242,7 +248,7 @@ def parse_quantity(raw: object) -> int:
 def _as_list(raw: object) -> list[object]:
     if raw is None or raw == "":
         return []
-    return list(raw) if isinstance(raw, list | tuple) else [raw]
+    return list(raw) if isinstance(raw, _SEQUENCE) else [raw]
 
 
 def _present(raw: object) -> list[object]:
@@ -283,17 +289,24 @@ USER_FIELDS = frozenset(key for key, _, _ in USER_COLUMNS) | frozenset(USER_SCAL
 
 def _build_user(b: _Builder) -> dict[str, object]:
     lists: dict[str, list[str]] = {}
+    values = b.values
     for key, target, normalizer in USER_COLUMNS:
-        raw = b.values.get(key)
+        raw = values.get(key)
         if raw is None:
             continue
-        for item in _present(raw):
+        # One text value, the common case, is what _present would return, without building its lists.
+        present = ((raw,) if raw.strip() else ()) if type(raw) is str else _present(raw)
+        for item in present:
             try:
                 value = normalizer(item)
             except InvalidValue as problem:
                 b.warnings.append(Issue(f"user.{key}", str(problem)))
                 continue
-            _add_distinct(b, lists.setdefault(target, []), target, value)
+            found = lists.setdefault(target, [])
+            if len(found) < MAX_USER_LIST_VALUES and value not in found:
+                found.append(value)
+            else:  # a repeat, or one too many (warned)
+                _add_distinct(b, found, target, value)
     user: dict[str, object] = {k: v for k, v in lists.items() if v}
     for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS:
         value = b.read(key, field_name, normalizer, drop_only=True)
@@ -351,6 +364,8 @@ def _add_custom_properties(b: _Builder, data: dict[str, object]) -> None:
 ITEM_TEXT_FIELDS = ("id", "group_id", "name", "content_type")
 #: Every key an item may hold on the way in (a mapped `contents` list or the Tealium adapter's items).
 ITEM_KEYS = frozenset({*CONTENT_ITEM_FIELDS, *ITEM_PRICE_KEYS})
+#: Digits of a quantity that can never exceed MAX_QUANTITY (2**31 - 1 has ten).
+_QUANTITY_DIGITS = 9
 
 
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
@@ -366,17 +381,39 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
 
 
 def _build_item(b: _Builder, item: dict[str, object], position: int, currency: str | None) -> dict[str, object] | None:
+    # This runs for every item of every event: the common shapes (short text, a quantity in digits, no
+    # per-item currency or amount) skip the general parsers, which still decide everything else.
     wire_item: dict[str, object] = {}
     for name in ITEM_TEXT_FIELDS:
-        value = _read_item(b, item, name, position, parse_text)
+        raw = item.get(name)
+        if raw is None:
+            continue
+        if type(raw) is str and len(raw) <= MAX_TEXT_CHARS:
+            value = raw.strip()  # what parse_text returns for such text
+        else:
+            value = _read_item(b, item, name, position, parse_text)
         if value:
             wire_item[name] = value
-    quantity = _read_item(b, item, "quantity", position, parse_quantity)
+    raw = item.get("quantity")
+    if type(raw) is str and len(raw) <= _QUANTITY_DIGITS and raw.isascii() and raw.isdigit():
+        quantity = int(raw)  # what parse_quantity returns for plain digits
+    else:
+        quantity = _read_item(b, item, "quantity", position, parse_quantity)
     if quantity is not None:
         wire_item["quantity"] = quantity
-    item_currency = _read_item(b, item, "currency", position, money.normalize_currency) or currency
-    amount = _read_item(b, item, "amount", position, money.parse_minor_units)
-    price = next((item[k] for k in ITEM_PRICE_KEYS if item.get(k) not in (None, "")), None)
+    item_currency = None
+    if "currency" in item:
+        item_currency = _read_item(b, item, "currency", position, money.normalize_currency)
+    item_currency = item_currency or currency
+    amount = _read_item(b, item, "amount", position, money.parse_minor_units) if "amount" in item else None
+    price = None
+    if amount is None:  # the price is read only to stand in for a missing amount
+        for key in ITEM_PRICE_KEYS:
+            price = item.get(key)
+            if price not in (None, ""):
+                break
+        else:
+            price = None
     if amount is None and price is not None:
         if item_currency is None:
             b.errors.append(Issue(f"data.contents[{position}].amount", "needs a currency to convert a price"))
@@ -392,10 +429,10 @@ def _build_item(b: _Builder, item: dict[str, object], position: int, currency: s
         wire_item["amount"] = amount
     if item_currency is not None and (amount is not None or "currency" in item):
         wire_item["currency"] = item_currency
-    variants = _read_item(b, item, "variant_dict", position, parse_variant_dict)
+    variants = _read_item(b, item, "variant_dict", position, parse_variant_dict) if "variant_dict" in item else None
     if variants:
         wire_item["variant_dict"] = variants
-    unknown = sorted(k for k in item if k not in ITEM_KEYS)
+    unknown = [] if ITEM_KEYS.issuperset(item) else sorted(k for k in item if k not in ITEM_KEYS)
     if unknown:
         allowed = ", ".join(sorted(ITEM_KEYS - {"price_major"}))
         b.warnings.append(Issue(f"data.contents[{position}].{unknown[0]}", f"dropped: an item holds only {allowed}"))
