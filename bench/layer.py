@@ -25,9 +25,7 @@ RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "da
 
 
 def _requirements(path: Path) -> list[Requirement]:
-    # Hash-locked files (make lock) continue each requirement with " \" onto its --hash lines.
-    text = path.read_text(encoding="utf-8")
-    lines = (line.split("#", 1)[0].strip().removesuffix("\\").strip() for line in text.splitlines())
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
     return [Requirement(line) for line in lines if line and not line.startswith("-")]
 
 
