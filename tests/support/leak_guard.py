@@ -14,7 +14,7 @@ FORBIDDEN = (
     "15551234567",
     "CUST-00042",
     "opp_4f2b9c7e1a",
-    # names and obref of events/tealium/purchase-event.json and tests/test_contract_end_to_end.py
+    # names and obref of events/tealium/purchase-event.json and tests/integration/test_contract_end_to_end.py
     "Ștefănescu",
     "ob_7d2e9a41c0",
     "O'Connor",
@@ -23,7 +23,7 @@ FORBIDDEN = (
     "LOYAL-5521-RAW",
     "sk-standin-0123456789abcdef",
     "sk-rotated-fedcba9876543210",
-    # tests/test_privacy.py's canaries
+    # tests/integration/test_privacy.py's canaries
     "Canary.Leak+7731@privacy-probe.example",
     "canary.leak+7731@privacy-probe.example",
     "+44 7700 900417",

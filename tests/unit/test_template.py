@@ -172,7 +172,7 @@ def test_layer_is_built_by_sam_with_python313_for_arm64(template):
 
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     # Was python3.13: SAM's python builder fetches arm64 wheels by name and version, unchecked; the layer's
-    # Makefile installs the hash-pinned lock for Python 3.13 on arm64 (tests/test_supply_chain.py).
+    # Makefile installs the hash-pinned lock for Python 3.13 on arm64 (tests/integration/test_supply_chain.py).
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
     assert layer["Properties"]["ContentUri"] == "layers/connector/"

@@ -1,5 +1,6 @@
 """template.yaml's security and operations settings: queue policies, blast radius, the API's perimeter,
-data lifetime and the alarms, checked on the parsed template (tests/test_sam_tooling.py checks SAM's output)."""
+data lifetime and the alarms, checked on the parsed template
+(tests/integration/test_sam_tooling.py checks SAM's output)."""
 
 from __future__ import annotations
 

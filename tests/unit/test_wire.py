@@ -388,7 +388,7 @@ def test_every_user_field_lands_in_its_wire_field():
 @pytest.mark.parametrize(
     "key, raw, wire_list, digest",
     [
-        # Each mapping key lands in its list; the vectors themselves are pinned in tests/test_normalize.py.
+        # Each mapping key lands in its list; the vectors themselves are pinned in tests/unit/test_normalize.py.
         ("first_name", "José", "first_names_sha256", FIRST_NAME_JOSE_SHA256),
         ("last_name", "Ștefănescu", "last_names_sha256", LAST_NAME_STEFANESCU_SHA256),
         ("first_name_sha256", FIRST_NAME_JOSE_SHA256.upper(), "first_names_sha256", FIRST_NAME_JOSE_SHA256),
