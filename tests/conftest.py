@@ -6,19 +6,10 @@ import itertools
 import json
 import os
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-STANDIN_KEY = "sk-standin-0123456789abcdef"
-STANDIN_PIXEL = "px_standin_1"
-#: Settings every test environment spells out beside the local resources, the pixel and the base URL.
-CONNECTOR_SETTINGS = {"DEFAULT_ACTION_SOURCE": "web", "API_KEY_MAX_AGE_SECONDS": "300"}
 
 # Set before anything imports Powertools or boto3.
 os.environ.update(
@@ -34,8 +25,10 @@ os.environ.update(
     }
 )
 
-from local.handlers import apply_environment, connector_environment, load_handler  # noqa: E402
-from tests import leak_guard  # noqa: E402
+from local.handlers import apply_environment, connector_environment, load_handler
+from tests.support import leak_guard
+from tests.support.loopback import CONNECTOR_SETTINGS, STANDIN_KEY, STANDIN_PIXEL
+from tests.support.repo import ROOT
 
 # Property tests: no per-example deadline and no "too slow" health check (both measure the machine, not the
 # code). In CI the examples are derandomized, so a verdict is the same on every run; locally they vary,
@@ -58,17 +51,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for line in leak_guard.LEAKS:
             sys.stderr.write(f"  {line}\n")
         session.exitstatus = 1
-
-
-def load_event(relative: str) -> dict:
-    return json.loads((EVENTS / relative).read_text())
-
-
-def fresh(document: dict, now_ms: int | None = None) -> dict:
-    """A Tealium payload with its timestamps moved to now, so the 7-day window accepts it."""
-    from local.samples import refreshed
-
-    return refreshed(document, now_ms or round(time.time() * 1000))
 
 
 @pytest.fixture
@@ -157,3 +139,14 @@ def ingest_app(connector_env):
 @pytest.fixture
 def batch_app(connector_env):
     return load_handler("batch_sender")
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict:
+    """The template after SAM's transform, to check what SAM generates from it."""
+    from tests.support.sam import SAM_PYTHON, TEMPLATE, TRANSFORM_SCRIPT, output_of, run
+
+    assert SAM_PYTHON.exists(), f"SAM CLI venv missing at {SAM_PYTHON.parent.parent}"
+    result = run(SAM_PYTHON, "-c", TRANSFORM_SCRIPT, TEMPLATE)
+    assert result.returncode == 0, output_of(result)
+    return json.loads(result.stdout)

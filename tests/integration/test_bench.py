@@ -1,0 +1,41 @@
+"""`make bench` runs end to end and writes its results; it reports times, it does not judge them.
+
+Only the deterministic figures are asserted: the request counts the packer emits, the cost model's
+arithmetic, what the layer holds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench import latency as latency_module
+from tests.support.repo import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_runs_and_packs_batches_into_the_fewest_requests():
+    completed = subprocess.run([sys.executable, "-m", "bench"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    assert {"core", "peer", "batch", "cold_start", "layers", "latency", "cost"} <= set(results)
+    assert [row["shape"] for row in results["core"]] == [
+        "page view",
+        "purchase, 5 ids, 10 items",
+        "AudienceStream visitor",
+    ]
+    assert all(row["ratio"] > 0 for row in results["core"])
+    for row in results["batch"]["rows"]:
+        assert row["requests_per_100k"] == row["minimum_per_100k"], row["size"]
+    assert "ratio" in completed.stdout and "Cold start" in completed.stdout
+    for mode in results["cost"]["modes"]:
+        assert mode["usd"] == pytest.approx(sum(row["usd"] for row in mode["items"])), mode["mode"]
+    assert [mode["openai_requests"] for mode in results["cost"]["modes"]] == [1_000_000, 10_000, 3_000]
+    assert {row["package"] for row in results["layers"]["connector"]["rows"]}.isdisjoint({"botocore", "aws-xray-sdk"})
+    latency = results["latency"]
+    assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)
+    assert "End to end" in completed.stdout and "added" in completed.stdout

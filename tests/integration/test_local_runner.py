@@ -1,0 +1,241 @@
+"""The local runner end to end (`make demo`), and the HTTP front that plays API Gateway."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import subprocess
+import sys
+from urllib.parse import urlencode
+
+import pytest
+from connector.core.actions import load_actions
+from connector.core.pipeline import prepare_events
+from connector.core.settings import DEFAULT_INTEGRATION_SOURCE, Settings
+from connector.core.wire.request import request_body
+
+from local import demo_samples, local_connector, runner
+from local.demo_output import Console
+from local.http_front import MAX_PAYLOAD_BYTES, HttpFront
+from tests.support import leak_guard
+from tests.support.loopback import STANDIN_KEY
+from tests.support.repo import ROOT
+
+pytestmark = pytest.mark.integration
+
+# The contract's vectors (docs/wire-contract.md) for the raw values in events/tealium/.
+EMAIL_ADA_SHA256 = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
+EMAIL_USER_SHA256 = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
+PHONE_RO_SHA256 = "af9e136cc1c34ac87999ef8bd28b3d15c08a75b9ae1c2018b39c0f37c23296bd"
+EXTERNAL_ID_SHA256 = "382211e688c29ae2dcce0b401999831aec27161d9bc0ffd092545a828a18bbc8"
+PURCHASE_DATA = {
+    "type": "contents",
+    "amount": 12999,
+    "currency": "USD",
+    "contents": [
+        {
+            "id": "SKU-RED-M",
+            "name": "Red T-Shirt",
+            "content_type": "apparel",
+            "quantity": 2,
+            "amount": 2500,
+            "currency": "USD",
+        },
+        {
+            "id": "SKU-BLU-L",
+            "name": "Blue Hoodie",
+            "content_type": "apparel",
+            "quantity": 1,
+            "amount": 7999,
+            "currency": "USD",
+        },
+    ],
+}
+PAGE_VIEW_ID = json.loads((ROOT / "events" / "tealium" / "pageview-event.json").read_text())["event_id"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    out = io.StringIO()
+    report = runner.run_demo(window_seconds=1.0, out=out, api_key=STANDIN_KEY)
+    return report, out.getvalue()
+
+
+def by_id(events):
+    return {event["id"]: event for event in events}
+
+
+def expected_event(action, sample, timestamp_ms):
+    """What the connector core makes of the same refreshed payload at the same instant."""
+    document = demo_samples.sample_document(sample, timestamp_ms)
+    settings = Settings.from_env({"PIXEL_ID": local_connector.LOCAL_PIXEL_ID, "API_KEY_SECRET_ID": "local"})
+    actions = load_actions(ROOT / "functions" / "ingest" / "actions.json")
+    (prepared,) = prepare_events(actions[action], [document], settings, timestamp_ms)
+    return prepared
+
+
+def test_every_sample_reaches_openai_in_its_wire_form(demo):
+    report, output = demo
+    print(output)  # the suite's leak guard scans captured output too
+    assert report.ok, report.problems
+    stored = by_id(report.events)
+    # GIVEN the real-time purchase, WHEN it reached the stand-in, THEN it is what the core builds, byte for byte
+    purchase = stored["ORD-10042"]
+    prepared = expected_event("purchase", demo_samples.SAMPLES[0], purchase["timestamp_ms"])
+    assert purchase == prepared.event
+    (request,) = [r for r in report.requests if "ORD-10042" in {e["id"] for e in r.events}]
+    assert request.body == request_body([prepared.encoded], False, DEFAULT_INTEGRATION_SOURCE)
+    assert request.query == {"pid": local_connector.LOCAL_PIXEL_ID}
+    # ...with the contract's hashes and the e-commerce data in minor units
+    assert purchase["type"] == "order_created"
+    assert purchase["user"]["emails_sha256"] == [EMAIL_ADA_SHA256]
+    assert purchase["user"]["phone_numbers_sha256"] == [PHONE_RO_SHA256]
+    assert purchase["user"]["external_ids_sha256"] == [EXTERNAL_ID_SHA256]
+    assert purchase["data"] == PURCHASE_DATA
+    # the batched and the form-encoded purchases carry the same data under their own ids
+    for order_id in ("ORD-10043", "ORD-10044"):
+        assert stored[order_id]["data"] == PURCHASE_DATA
+        assert stored[order_id]["user"] == purchase["user"]
+    # the AudienceStream visitor and the page view went through the queue
+    trial = stored["TRIAL-7781"]
+    assert (trial["type"], trial["data"]) == ("trial_started", {"type": "plan_enrollment", "plan_id": "pro-annual"})
+    assert trial["user"]["emails_sha256"] == [EMAIL_USER_SHA256]
+    assert stored[PAGE_VIEW_ID]["type"] == "page_viewed"
+    assert set(stored) == {"ORD-10042", "ORD-10043", "ORD-10044", "TRIAL-7781", PAGE_VIEW_ID}
+    assert (report.sent, report.queued, report.delivered) == (2, 3, 3)
+
+
+def test_debug_is_validated_not_stored_and_the_broken_event_is_rejected_by_field(demo):
+    report, _ = demo
+    assert [event["id"] for event in report.validated_events] == ["ORD-10045"]
+    (validate_only,) = [r for r in report.requests if r.validate_only]
+    assert validate_only.status == 200
+    (broken,) = [a for a in report.answers if a.sample.expect == "rejected"]
+    assert broken.status_code == 400
+    (result,) = broken.results
+    assert (result["id"], result["status"]) == ("ORD-10046", "rejected")
+    assert result["errors"][0] == {
+        "field": "data.currency",
+        "reason": 'must be a three-letter ISO 4217 code; read from "_ccurrency"',
+    }
+    assert "ORD-10046" not in {e["id"] for r in report.requests for e in r.events}
+    assert (report.validated, report.rejected) == (1, 1)
+
+
+def test_output_tells_the_story_without_personal_data_or_keys(demo):
+    _, output = demo
+    assert "POST /actions/purchase_debug  (Debug Mode, JSON body)  -> HTTP 200" in output
+    assert 'error    data.currency: must be a three-letter ISO 4217 code; read from "_ccurrency"' in output
+    assert "BatchSenderFunction invoked with 3 records: 3 delivered or dead-lettered, 0 handed back" in output
+    assert "validate_only=true  1 event" in output
+    assert "deployed: 300 s" in output
+    assert "everything arrived as expected" in output
+    assert EMAIL_ADA_SHA256 in output  # hashes are shown as they are
+    assert leak_guard.find(output) == []  # raw email, phone, customer id, oppref, the stand-in's key
+    assert "203.0.113.42" not in output
+
+
+def test_make_demo_exits_0_and_prints_the_summary():
+    completed = subprocess.run(
+        [sys.executable, "-m", "local.runner", "--window", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a hang catcher: the demo takes seconds
+    )
+    output = completed.stdout + completed.stderr
+    print(output)
+    assert completed.returncode == 0, output
+    assert "Summary: 2 sent in real time, 3 queued, 3 of 3 delivered by the batch sender" in output
+    assert "ORD-10046  rejected" in output
+    assert "batch 3/1000 events" in output  # not a TTY: plain progress lines
+    assert "\r" not in output
+    assert leak_guard.find(output) == []
+    assert "sk-local-" not in output  # the generated stand-in key
+
+
+# --------------------------------------------------------------------------- the HTTP front
+
+
+@pytest.fixture
+def front():
+    seen = []
+
+    def handler(event, context):
+        seen.append(event)
+        return {
+            "statusCode": 202,
+            "body": json.dumps({"ok": True}),
+            "isBase64Encoded": False,
+            "multiValueHeaders": {"Content-Type": ["application/json"]},
+        }
+
+    with HttpFront(handler, "key-1") as server:
+        server.seen = seen
+        yield server
+
+
+def post(front, path, body=b"", headers=None):
+    host, port = front.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_front_turns_requests_into_proxy_events(front):
+    form = urlencode({"data": '{"a": 1}'})
+    headers = {"x-api-key": "key-1", "Content-Type": "application/x-www-form-urlencoded"}
+    assert post(front, "/actions/lead?debug=1", form, headers) == (202, {"ok": True})
+    (event,) = front.seen
+    assert event["pathParameters"] == {"action": "lead"}
+    assert event["body"] == form and event["isBase64Encoded"] is False
+    assert event["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert event["queryStringParameters"] == {"debug": "1"}
+    assert post(front, "/v1/actions/lead", b"\xff\xfe", {"x-api-key": "key-1"})[0] == 202
+    assert front.seen[1]["isBase64Encoded"] is True
+
+
+@pytest.mark.parametrize(
+    "path, headers, expected",
+    [
+        ("/actions/purchase", {}, (403, {"message": "Forbidden"})),
+        ("/actions/purchase", {"x-api-key": "wrong"}, (403, {"message": "Forbidden"})),
+        ("/other", {"x-api-key": "key-1"}, (404, {"message": "Not Found"})),
+        ("/actions/a/b", {"x-api-key": "key-1"}, (404, {"message": "Not Found"})),
+    ],
+)
+def test_front_refuses_like_api_gateway(front, path, headers, expected):
+    assert post(front, path, b"{}", headers) == expected
+    assert front.seen == []
+
+
+def test_front_refuses_payloads_above_10_mb_unread(front):
+    host, port = front.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/actions/purchase")
+    connection.putheader("x-api-key", "key-1")
+    connection.putheader("Content-Length", str(MAX_PAYLOAD_BYTES + 1))
+    connection.endheaders()  # the body is never sent: the front answers from the length alone
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())) == (413, {"message": "Request Too Long"})
+    connection.close()
+    assert front.seen == []
+
+
+def test_console_rewrites_the_progress_line_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    console = Console(out)
+    console.status("batch 1/1000", key=1)
+    console.line("an answer")
+    console.status("batch 2/1000", key=2)
+    console.keep_status()
+    assert out.getvalue() == "\r\x1b[Kbatch 1/1000\r\x1b[Kan answer\nbatch 1/1000\r\x1b[Kbatch 2/1000\n"
