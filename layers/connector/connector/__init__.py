@@ -13,7 +13,7 @@ The package has three layers and one module that joins them; a newcomer reads th
 - `wiring.py` builds the services from the settings with real adapters; `cli.py` is the
   operator's command line (`python -m connector`).
 
-The dependency rule (tests/test_layers.py enforces it by reading every module's imports):
+The dependency rule (tests/unit/test_layers.py enforces it by reading every module's imports):
 core imports nothing from adapters, services, wiring or cli, and no boto3, botocore, urllib3 or
 aws_lambda_powertools; adapters import the core, never services, wiring or cli; services import
 the core and one another (ingest and the batch sender share delivery's `Sender`), never an
