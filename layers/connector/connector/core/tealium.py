@@ -54,11 +54,18 @@ AUTOMAP_SOURCES: dict[str, tuple[str, ...]] = {
     "amount_major": ("_csubtotal",),
     "currency": ("_ccurrency",),
 }
-#: Where an automapped name sits in an event (a visitor's last event): at the top, or under `data`
-#: (`dom.url` is `data.dom.url`). Split once: automapping runs for every event.
-AUTOMAP_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
-    name: (tuple(name.split(".")), ("data", *name.split(".")))
+#: How automapping reads each name, split once (it runs for every event): the bare cookie name for a
+#: `cp.` name (else None), the dotted path from the root for a dotted name (else None), and the name's
+#: path in an event (a visitor's last event), looked for at its top and under `data` (`dom.url` is
+#: `data.dom.url`). No part is a list position, so a dict walk reads what `dig` would.
+AUTOMAP_PLANS: dict[str, tuple[str | None, tuple[str, ...] | None, tuple[str, ...]]] = {
+    name: (
+        name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else None,
+        tuple(name.split(".")) if "." in name else None,
+        tuple(name.split(".")),
+    )
     for name in {*(name for names in AUTOMAP_SOURCES.values() for name in names), *OPPREF_SOURCES}
+    if name != OPPREF_IN_URL
 }
 
 
@@ -158,18 +165,18 @@ class Payload:
     def _automapped(self, source_url: object, mapped: Mapping[str, object]) -> Automapped:
         """`automapped`, leaving out the fields in `mapped`: an explicit mapping wins, so they are never read."""
         found = Automapped()
-        event = self._event_json()
+        scopes = self._automap_scopes()
         for field_name, names in AUTOMAP_SOURCES.items():
             if field_name in mapped:
                 continue
             for name in names:
-                value = self._automap_value(name, event)
-                if value not in (None, ""):
+                value = self._automap_value(name, scopes)
+                if value is not None:
                     found.values[field_name], found.sources[field_name] = value, name
                     break
         url = source_url if source_url not in (None, "") else found.values.get("source_url")
         if "oppref" not in mapped:
-            self._automap_oppref(found, url, event)
+            self._automap_oppref(found, url, scopes)
         if "contents" not in mapped:
             items, total, columns = self._retail_items()
             if items:
@@ -180,25 +187,44 @@ class Payload:
     def automapped_values(self) -> dict[str, object]:
         return self.automapped().values
 
-    def _automap_value(self, name: str, event: Mapping[str, object]) -> object | None:
-        """A Tealium name as automapping reads it in any payload kind: in the data layer, else in the event."""
-        value = self.lookup(name)
+    def _automap_scopes(self) -> tuple[Mapping[str, object], Mapping[str, object], tuple[Mapping[str, object], ...]]:
+        """The cookies, and the event and its `data` that automapped names are looked for in: found once an event."""
+        event = self._event_json()
+        data = _dict(event.get("data"))
+        cookies = _dict(data.get("firstparty_tealium_cookies"))
+        # A payload built by hand may have a root that is no dict: no path is read in it, as before.
+        return cookies, self.root, ((event, data) if isinstance(event, dict) else ())
+
+    def _automap_value(self, name: str, scopes: tuple) -> object | None:
+        """A Tealium name as automapping reads it in any payload kind: in the data layer, else in the event.
+
+        `lookup` and a walk of each path, inlined: this runs for every name of every event, mostly for
+        names the event lacks. None when nothing has a value (empty text is none).
+        """
+        cookies, root, events = scopes
+        value = self.attributes.get(name, _ABSENT)
+        cookie, dotted, parts = AUTOMAP_PLANS[name]
+        if value is _ABSENT:
+            value = cookies.get(cookie) if cookie is not None else None
+            if value is None and dotted is not None:
+                value = root
+                for part in dotted:
+                    value = value.get(part) if isinstance(value, dict) else None
         if value is not None and value != "":
             return value
-        for path in AUTOMAP_PATHS[name]:
-            node: object = event
-            for part in path:  # a plain loop, no call: this runs twice for every name the event lacks
+        for node in events:
+            for part in parts:
                 node = node.get(part) if isinstance(node, dict) else None
             if node is not None and node != "":
                 return node
         return None
 
-    def _automap_oppref(self, found: Automapped, source_url: object, event: Mapping[str, object]) -> None:
+    def _automap_oppref(self, found: Automapped, source_url: object, scopes: tuple) -> None:
         for name in OPPREF_SOURCES:
             if name == OPPREF_IN_URL:
                 value = query_parameter(source_url, OPPREF_PARAMETER)
             else:
-                value = self._automap_value(name, event)
+                value = self._automap_value(name, scopes)
             if value not in (None, ""):
                 found.values["oppref"], found.sources["oppref"] = value, name
                 return
