@@ -32,6 +32,9 @@ MAJOR_AMOUNT = {
     )
     for decimal, thousands in THOUSANDS_SEPARATOR.items()
 }
+#: The commonest price ("129.99" under ".", "129,99" under ","): digits, the decimal separator, two
+#: decimals, too short to pass MAX_AMOUNT. MAJOR_AMOUNT reads it the same way, by its first alternative.
+CENTS = {decimal: re.compile(rf"[0-9]{{1,13}}{re.escape(decimal)}[0-9]{{2}}") for decimal in DECIMAL_SEPARATORS}
 #: A mapped minor-unit amount as text; the length cap keeps int() from refusing it with a ValueError.
 MINOR_AMOUNT = re.compile(r"[0-9]{1,100}")
 #: Integers above this lose precision in JavaScript readers of the JSON.
@@ -89,6 +92,8 @@ def major_to_minor(raw: object, currency: str, decimal_separator: str = ".") -> 
     """
     if type(raw) is str:
         text = raw.strip()  # the common case (every Tealium price), ahead of the checks only other types need
+        if CENTS[decimal_separator].fullmatch(text) and currency not in ZERO_DECIMAL and currency not in THREE_DECIMAL:
+            return int(text[:-3] + text[-2:])  # two decimals in a two-decimal currency: what the general path gives
     else:
         if isinstance(raw, bool) or not isinstance(raw, _AMOUNT_TYPES):
             raise InvalidValue('must be a decimal amount in major units (e.g. "129.99")')
