@@ -309,6 +309,8 @@ def _build_user(b: _Builder) -> dict[str, object]:
                 _add_distinct(b, found, target, value)
     user: dict[str, object] = {k: v for k, v in lists.items() if v}
     for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS:
+        if values.get(key) is None:
+            continue  # what b.read returns for it, without the call: most events lack most of these
         value = b.read(key, field_name, normalizer, drop_only=True)
         if value is not None:
             user[wire_name] = value
