@@ -248,7 +248,8 @@ class Payload:
         total = 0
         columns: dict[str, list[object]] = {}
         for name in RETAIL_ITEM_ATTRIBUTES:
-            value = self.lookup(name)
+            # What lookup() answers for a name with no dot and no `cp.`, without the call.
+            value = self.attributes.get(name)
             if value is None:  # most events carry no retail attributes: _as_items would give nothing
                 continue
             column, count = _as_items(value, MAX_ITEMS_PER_EVENT)

@@ -150,16 +150,17 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
         if problem:
             b.errors.append(Issue("timestamp_ms", problem))
     event["timestamp_ms"] = timestamp_ms
-    event["oppref"] = b.read("oppref", "oppref", parse_opaque)
+    # An optional field the values lack is None without the read call (read() answers None for it).
+    event["oppref"] = b.read("oppref", "oppref", parse_opaque) if "oppref" in values else None
 
-    mapped_source = b.read("action_source", "action_source", parse_action_source)
+    mapped_source = b.read("action_source", "action_source", parse_action_source) if "action_source" in values else None
     action_source = mapped_source or spec.action_source or spec.default_action_source
     is_web = action_source == "web"
     event["source_url"] = b.read("source_url", "source_url", parse_url, required=is_web, drop_only=not is_web)
     event["action_source"] = action_source
     if spec.event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
         b.errors.append(Issue("action_source", f"{spec.event_type} is accepted from mobile_app only"))
-    event["opt_out"] = b.read("opt_out", "opt_out", coerce.parse_bool)
+    event["opt_out"] = b.read("opt_out", "opt_out", coerce.parse_bool) if "opt_out" in values else None
     user = _build_user(b)
     if user:
         event["user"] = user
@@ -320,8 +321,9 @@ def _build_user(b: _Builder) -> dict[str, object]:
 def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
     data_type = EVENT_DATA_TYPES[event_type]
     accepted = DATA_FIELDS[data_type]
-    currency = b.read("currency", "data.currency", money.normalize_currency)
-    amount = b.read("amount", "data.amount", money.parse_minor_units)
+    values = b.values
+    currency = b.read("currency", "data.currency", money.normalize_currency) if "currency" in values else None
+    amount = b.read("amount", "data.amount", money.parse_minor_units) if "amount" in values else None
     major = b.values.get("amount_major")
     if amount is None and currency and major not in (None, ""):
         in_minor_units = partial(money.major_to_minor, currency=currency, decimal_separator=b.decimal_separator)
