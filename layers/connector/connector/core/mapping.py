@@ -45,10 +45,11 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         if value not in (None, "", []):
             values[name], sources[name] = value, attribute
     # Custom properties keep their JSON type; an attribute the payload lacks is left out, not sent as null.
-    custom = {name: payload.lookup(attribute) for name, attribute in action.custom_data.items()}
-    custom = {name: value for name, value in custom.items() if value is not None}
-    if custom:
-        values[CUSTOM_DATA] = custom
+    if action.custom_data:  # most actions have none: no dicts to build
+        custom = {name: payload.lookup(attribute) for name, attribute in action.custom_data.items()}
+        custom = {name: value for name, value in custom.items() if value is not None}
+        if custom:
+            values[CUSTOM_DATA] = custom
     if isinstance(values.get("contents"), list) and len(values["contents"]) > MAX_ITEMS_PER_EVENT:
         dropped = len(values["contents"]) - MAX_ITEMS_PER_EVENT
         values["contents"] = values["contents"][:MAX_ITEMS_PER_EVENT]
