@@ -67,6 +67,10 @@ AUTOMAP_PLANS: dict[str, tuple[str | None, tuple[str, ...] | None, tuple[str, ..
     for name in {*(name for names in AUTOMAP_SOURCES.values() for name in names), *OPPREF_SOURCES}
     if name != OPPREF_IN_URL
 }
+#: The automapped names read by one probe of each scope (no `cp.` cookie, no dotted path).
+AUTOMAP_PLAIN_NAMES = frozenset(
+    name for name, (cookie, dotted, _) in AUTOMAP_PLANS.items() if cookie is None and dotted is None
+)
 
 
 def parse_body(body: str | bytes | None, content_type: str | None, query: Mapping[str, str] | None) -> list[object]:
@@ -166,11 +170,24 @@ class Payload:
         """`automapped`, leaving out the fields in `mapped`: an explicit mapping wins, so they are never read."""
         found = Automapped()
         scopes = self._automap_scopes()
+        attributes, events = self.attributes, scopes[2]
         for field_name, names in AUTOMAP_SOURCES.items():
             if field_name in mapped:
                 continue
             for name in names:
-                value = self._automap_value(name, scopes)
+                if name in AUTOMAP_PLAIN_NAMES:
+                    # _automap_value for a name with no dot and no `cp.`, inline: no cookie or path to
+                    # read, and each event scope is a dict whose top holds the name (most are absent).
+                    value = attributes.get(name)
+                    if value is None or value == "":
+                        value = None
+                        for node in events:
+                            candidate = node.get(name)
+                            if candidate is not None and candidate != "":
+                                value = candidate
+                                break
+                else:
+                    value = self._automap_value(name, scopes)
                 if value is not None:
                     found.values[field_name], found.sources[field_name] = value, name
                     break
