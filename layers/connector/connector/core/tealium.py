@@ -295,16 +295,28 @@ def read_payload(document: object, index: int = 0) -> Payload:
         raise InputError(f"events[{index}]", "must be a JSON object (Tealium event, visitor or attributes)")
     if _is_event_json(document):
         data = _dict(document.get("data"))
-        return Payload.from_scopes(
-            document, "event", _dict(data.get("udo")), document, _dict(data.get("firstparty_tealium_cookies"))
-        )
+        # What from_scopes(udo, document, cookies) merges, as one dict display: no call per scope.
+        cookies, udo = _dict(data.get("firstparty_tealium_cookies")), _dict(data.get("udo"))
+        return Payload(document, "event", {**cookies, **document, **udo})
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
         last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
-        # List comprehensions, not tuple(generator): they run inline, without a generator frame per call.
-        scopes = [_dict(document.get(section)) for section in ("properties", "metrics", "dates", "flags")]
-        scopes += [_dict(visit.get(section)) for section in ("properties", "metrics", "dates", "flags")]
-        return Payload.from_scopes(document, "visitor", *scopes, last_udo, document)
+        # What from_scopes merges for the scopes in this order, as one dict display (the first scope
+        # wins, so it comes last): the visitor's properties, metrics, dates and flags, then the
+        # current visit's, then the last event's data layer, then the document itself.
+        attributes = {
+            **document,
+            **last_udo,
+            **_dict(visit.get("flags")),
+            **_dict(visit.get("dates")),
+            **_dict(visit.get("metrics")),
+            **_dict(visit.get("properties")),
+            **_dict(document.get("flags")),
+            **_dict(document.get("dates")),
+            **_dict(document.get("metrics")),
+            **_dict(document.get("properties")),
+        }
+        return Payload(document, "visitor", attributes)
     return Payload(document, "attributes", document)
 
 
