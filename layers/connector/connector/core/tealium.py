@@ -274,6 +274,8 @@ class Payload:
                 read.append(name)
                 columns[name] = column
                 total = max(total, count)
+        if not read:  # no retail attribute has an item (most events): nothing to build
+            return [], 0, read
         skus, prods = columns.pop("_csku", []), columns.pop("_cprod", [])
         fields = [(RETAIL_ITEM_FIELDS[name], column) for name, column in columns.items()]
         items = []
