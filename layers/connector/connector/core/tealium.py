@@ -306,17 +306,19 @@ def read_payload(document: object, index: int = 0) -> Payload:
         # What from_scopes merges for the scopes in this order, as one dict display (the first scope
         # wins, so it comes last): the visitor's properties, metrics, dates and flags, then the
         # current visit's, then the last event's data layer, then the document itself.
+        # A section that is no dict merges nothing: the check is written inline (what _dict does,
+        # without its ten calls an event).
         attributes = {
             **document,
             **last_udo,
-            **_dict(visit.get("flags")),
-            **_dict(visit.get("dates")),
-            **_dict(visit.get("metrics")),
-            **_dict(visit.get("properties")),
-            **_dict(document.get("flags")),
-            **_dict(document.get("dates")),
-            **_dict(document.get("metrics")),
-            **_dict(document.get("properties")),
+            **(s if isinstance(s := visit.get("flags"), dict) else EMPTY),
+            **(s if isinstance(s := visit.get("dates"), dict) else EMPTY),
+            **(s if isinstance(s := visit.get("metrics"), dict) else EMPTY),
+            **(s if isinstance(s := visit.get("properties"), dict) else EMPTY),
+            **(s if isinstance(s := document.get("flags"), dict) else EMPTY),
+            **(s if isinstance(s := document.get("dates"), dict) else EMPTY),
+            **(s if isinstance(s := document.get("metrics"), dict) else EMPTY),
+            **(s if isinstance(s := document.get("properties"), dict) else EMPTY),
         }
         return Payload(document, "visitor", attributes)
     return Payload(document, "attributes", document)
