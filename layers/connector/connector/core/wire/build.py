@@ -151,16 +151,22 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
             b.errors.append(Issue("timestamp_ms", problem))
     event["timestamp_ms"] = timestamp_ms
     # An optional field the values lack is None without the read call (read() answers None for it).
-    event["oppref"] = b.read("oppref", "oppref", parse_opaque) if "oppref" in values else None
+    oppref = b.read("oppref", "oppref", parse_opaque) if "oppref" in values else None
+    if oppref is not None:  # the optional fields are left out when None, as the final filter would
+        event["oppref"] = oppref
 
     mapped_source = b.read("action_source", "action_source", parse_action_source) if "action_source" in values else None
     action_source = mapped_source or spec.action_source or spec.default_action_source
     is_web = action_source == "web"
-    event["source_url"] = b.read("source_url", "source_url", parse_url, required=is_web, drop_only=not is_web)
+    source_url = b.read("source_url", "source_url", parse_url, required=is_web, drop_only=not is_web)
+    if source_url is not None:
+        event["source_url"] = source_url
     event["action_source"] = action_source
     if spec.event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
         b.errors.append(Issue("action_source", f"{spec.event_type} is accepted from mobile_app only"))
-    event["opt_out"] = b.read("opt_out", "opt_out", coerce.parse_bool) if "opt_out" in values else None
+    opt_out = b.read("opt_out", "opt_out", coerce.parse_bool) if "opt_out" in values else None
+    if opt_out is not None:
+        event["opt_out"] = opt_out
     user = _build_user(b)
     if user:
         event["user"] = user
@@ -168,7 +174,10 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
 
     if b.errors:
         return BuiltEvent(None, b.errors, b.warnings)
-    return BuiltEvent({k: v for k, v in event.items() if v is not None}, [], b.warnings)
+    # The optional fields were left out as read: a copy without None values is needed only if one remains.
+    if None in event.values():
+        event = {k: v for k, v in event.items() if v is not None}
+    return BuiltEvent(event, [], b.warnings)
 
 
 def timestamp_window_problem(timestamp_ms: int, now_ms: int) -> str | None:
