@@ -139,14 +139,6 @@ class Payload:
     kind: str
     attributes: Mapping[str, object]
 
-    @classmethod
-    def from_scopes(cls, root: Mapping[str, object], kind: str, *scopes: Mapping[str, object]) -> Payload:
-        """The first scope that has a name wins: merging in reverse lets it write last."""
-        attributes: dict[str, object] = {}
-        for scope in reversed(scopes):
-            attributes.update(scope)
-        return cls(root, kind, attributes)
-
     def lookup(self, name: str) -> object | None:
         value = self.attributes.get(name, _ABSENT)  # one dict probe: automapping looks up ~20 names an event
         if value is not _ABSENT:
@@ -297,15 +289,15 @@ def read_payload(document: object, index: int = 0) -> Payload:
         raise InputError(f"events[{index}]", "must be a JSON object (Tealium event, visitor or attributes)")
     if _is_event_json(document):
         data = _dict(document.get("data"))
-        # What from_scopes(udo, document, cookies) merges, as one dict display: no call per scope.
+        # The first scope that has a name wins (the data layer, then the event, then its cookies): in
+        # one dict display it comes last, to write last.
         cookies, udo = _dict(data.get("firstparty_tealium_cookies")), _dict(data.get("udo"))
         return Payload(document, "event", {**cookies, **document, **udo})
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
         last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
-        # What from_scopes merges for the scopes in this order, as one dict display (the first scope
-        # wins, so it comes last): the visitor's properties, metrics, dates and flags, then the
-        # current visit's, then the last event's data layer, then the document itself.
+        # The first scope that has a name wins, so it comes last: the visitor's properties, metrics,
+        # dates and flags, then the current visit's, then the last event's data layer, then the document.
         # A section that is no dict merges nothing: the check is written inline (what _dict does,
         # without its ten calls an event).
         attributes = {
