@@ -213,15 +213,18 @@ class Payload:
         cookies, root, events = scopes
         value = self.attributes.get(name, _ABSENT)
         cookie, dotted, parts = AUTOMAP_PLANS[name]
+        walked = None  # the root, once its dotted path was walked
         if value is _ABSENT:
             value = cookies.get(cookie) if cookie is not None else None
             if value is None and dotted is not None:
-                value = root
+                value = walked = root
                 for part in dotted:
                     value = value.get(part) if isinstance(value, dict) else None
         if value is not None and value != "":
             return value
         for node in events:
+            if node is walked:
+                continue  # an event's root, just walked by the same path (dotted == parts): nothing there
             for part in parts:
                 node = node.get(part) if isinstance(node, dict) else None
             if node is not None and node != "":
