@@ -87,5 +87,3 @@ class LazySqsClient:
 
 def sqs_queue(queue_url: str | None) -> EventQueue | None:
     return EventQueue(LazySqsClient(), queue_url) if queue_url else None
-
-

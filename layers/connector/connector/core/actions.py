@@ -196,9 +196,7 @@ def _parse_action(name: str, entry: object, problems: list[str]) -> ActionConfig
     api_key_secret_id = _collect(problems, lambda: _secret_reference(entry, where))
     mappings = _mappings(entry.get("mappings"), where, problems)
     custom_data = _collect(problems, lambda: _custom_data(entry.get("custom_data"), event_type, where))
-    decimal_separator = _collect(
-        problems, lambda: _choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where)
-    )
+    decimal_separator = _collect(problems, lambda: _choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where))
     consent_attribute = _collect(problems, lambda: _text(entry, "consent_attribute", where))
     on_no_consent = _collect(problems, lambda: _choice(entry, "on_no_consent", NO_CONSENT_CHOICES, where))
     if len(problems) > found:

@@ -56,13 +56,9 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         mapped.warnings.append(_items_dropped(dropped, sources["contents"]))
     if action.disable_automapping:
         return mapped
-    # Fields mapped explicitly are not automapped at all: their automapped values would be dropped below.
-    automapped = payload._automapped(values.get("source_url"), values)
-    for name, value in automapped.values.items():
-        if name not in values:
-            values[name], sources[name] = value, automapped.sources[name]
-            if name == "contents" and automapped.dropped_items:
-                mapped.warnings.append(_items_dropped(automapped.dropped_items, sources[name]))
+    dropped_items = payload.automap_into(values, sources, values.get("source_url"))
+    if dropped_items:
+        mapped.warnings.append(_items_dropped(dropped_items, sources["contents"]))
     return mapped
 
 

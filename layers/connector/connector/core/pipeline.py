@@ -120,4 +120,4 @@ def _event_id(event: dict[str, object] | None, values: dict[str, object]) -> str
     if event is not None:
         return str(event["id"])
     raw = values.get("id")
-    return str(raw)[: MAX_ID_CHARS] if isinstance(raw, _TEXT_OR_INT) and not isinstance(raw, bool) else None
+    return str(raw)[:MAX_ID_CHARS] if isinstance(raw, _TEXT_OR_INT) and not isinstance(raw, bool) else None

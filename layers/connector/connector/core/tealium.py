@@ -156,15 +156,19 @@ class Payload:
         `source_url` is the URL the event will carry (an explicit mapping's, else the automapped one):
         the oppref query parameter is read from it when the data layer has no `qp.oppref`.
         """
-        return self._automapped(source_url, EMPTY)
-
-    def _automapped(self, source_url: object, mapped: Mapping[str, object]) -> Automapped:
-        """`automapped`, leaving out the fields in `mapped`: an explicit mapping wins, so they are never read."""
         found = Automapped()
+        found.dropped_items = self.automap_into(found.values, found.sources, source_url)
+        return found
+
+    def automap_into(self, values: dict[str, object], sources: dict[str, str], source_url: object = None) -> int:
+        """Fill the fields `values` lacks, naming each one's attribute in `sources`; the content items dropped.
+
+        A field already in `values` (an explicit mapping gave it) is never read: its value would be dropped.
+        """
         scopes = self._automap_scopes()
         attributes, events = self.attributes, scopes[2]
         for field_name, names in AUTOMAP_SOURCES.items():
-            if field_name in mapped:
+            if field_name in values:
                 continue
             for name in names:
                 if name in AUTOMAP_PLAIN_NAMES:
@@ -181,17 +185,17 @@ class Payload:
                 else:
                     value = self._automap_value(name, scopes)
                 if value is not None:
-                    found.values[field_name], found.sources[field_name] = value, name
+                    values[field_name], sources[field_name] = value, name
                     break
-        url = source_url if source_url not in (None, "") else found.values.get("source_url")
-        if "oppref" not in mapped:
-            self._automap_oppref(found, url, scopes)
-        if "contents" not in mapped:
-            items, total, columns = self._retail_items()
-            if items:
-                found.values["contents"], found.sources["contents"] = items, "/".join(columns)
-            found.dropped_items = total - len(items)
-        return found
+        if "oppref" not in values:
+            url = source_url if source_url not in (None, "") else values.get("source_url")
+            self._automap_oppref(values, sources, url, scopes)
+        if "contents" in values:
+            return 0
+        items, total, columns = self._retail_items()
+        if items:
+            values["contents"], sources["contents"] = items, "/".join(columns)
+        return total - len(items)
 
     def automapped_values(self) -> dict[str, object]:
         return self.automapped().values
@@ -231,14 +235,16 @@ class Payload:
                 return node
         return None
 
-    def _automap_oppref(self, found: Automapped, source_url: object, scopes: tuple) -> None:
+    def _automap_oppref(
+        self, values: dict[str, object], sources: dict[str, str], source_url: object, scopes: tuple
+    ) -> None:
         for name in OPPREF_SOURCES:
             if name == OPPREF_IN_URL:
                 value = query_parameter(source_url, OPPREF_PARAMETER)
             else:
                 value = self._automap_value(name, scopes)
             if value not in (None, ""):
-                found.values["oppref"], found.sources["oppref"] = value, name
+                values["oppref"], sources["oppref"] = value, name
                 return
 
     def _event_json(self) -> Mapping[str, object]:
