@@ -214,13 +214,32 @@ BEFORE_HASH: dict[str, Callable[[object], str]] = {
 HASHABLE_FIELDS = tuple(BEFORE_HASH)
 
 
+def _hasher(field: str) -> Callable[[object], str]:
+    """The function that normalizes a raw `field` value and returns its SHA-256 hex digest."""
+    before_hash = BEFORE_HASH[field]
+    already_hashed = f"already looks like a SHA-256 hash: map it to {field.removesuffix('_raw')}_sha256 instead"
+
+    def hash_value(raw: object) -> str:
+        # Hashing a hash would send a value OpenAI can never match. Only ASCII hex digits lowercase to hex
+        # digits, so only a 64-character value can be one: the others skip the lowercasing and the regex.
+        if (
+            isinstance(raw, str)
+            and len(text := raw.strip()) == _SHA256_HEX_CHARS
+            and SHA256_HEX.fullmatch(text.lower())
+        ):
+            raise InvalidValue(already_hashed)
+        return hashlib.sha256(before_hash(raw).encode("utf-8")).hexdigest()
+
+    return hash_value
+
+
+#: Field -> its hashing function, built once (user fields are hashed for every event).
+HASHERS: dict[str, Callable[[object], str]] = {field: _hasher(field) for field in BEFORE_HASH}
+
+
 def hash_identifier(field: str, raw: object) -> str:
     """Normalize a raw identifier and return its SHA-256 hex digest."""
-    # Hashing a hash would send a value OpenAI can never match. Only ASCII hex digits lowercase to hex
-    # digits, so only a 64-character value can be one: the others skip the lowercasing and the regex.
-    if isinstance(raw, str) and len(text := raw.strip()) == _SHA256_HEX_CHARS and SHA256_HEX.fullmatch(text.lower()):
-        raise InvalidValue(f"already looks like a SHA-256 hash: map it to {field.removesuffix('_raw')}_sha256 instead")
-    return sha256_hex(BEFORE_HASH[field](raw))
+    return HASHERS[field](raw)
 
 
 def check_prehashed(raw: object) -> str:

@@ -286,10 +286,10 @@ def _user_columns() -> tuple[tuple[str, str, Callable[[object], str]], ...]:
     """(mapping key, OpenAI list, normalizer) of every list-valued user field, in a fixed order."""
     columns = []
     for name, hashed_list in HASHED_USER_LISTS.items():
-        columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
+        columns.append((name, hashed_list, normalize.HASHERS[name]))
         columns.append((f"{name}_sha256", hashed_list, normalize.check_prehashed))
     for name, hashed_list in RAW_HASHED_USER_LISTS.items():
-        columns.append((name, hashed_list, partial(normalize.hash_identifier, name)))
+        columns.append((name, hashed_list, normalize.HASHERS[name]))
     for name, plain_list in PLAIN_USER_LISTS.items():
         columns.append((name, plain_list, normalize.PLAIN[name]))
     return tuple(columns)
@@ -304,12 +304,37 @@ USER_SCALAR_COLUMNS = tuple(
 USER_FIELDS = frozenset(key for key, _, _ in USER_COLUMNS) | frozenset(USER_SCALARS)
 
 
+#: Every user mapping key -> its place in the user object, OpenAI's name, its rule, and, for a
+#: single-valued field, the field its warning names (None for a list).
+USER_FIELD_RULES: dict[str, tuple[int, str, Callable[[object], str], str | None]] = {
+    key: (position, wire_name, normalizer, scalar_field)
+    for position, (key, wire_name, normalizer, scalar_field) in enumerate(
+        [(key, target, normalizer, None) for key, target, normalizer in USER_COLUMNS]
+        + [(key, wire_name, normalizer, field_name) for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS]
+    )
+}
+_user_position = {key: rule[0] for key, rule in USER_FIELD_RULES.items()}.__getitem__
+
+
 def _build_user(b: _Builder) -> dict[str, object]:
-    lists: dict[str, list[str]] = {}
+    """The user object: lists (in USER_COLUMNS order), then single values; a bad value is dropped and warned."""
     values = b.values
-    for key, target, normalizer in USER_COLUMNS:
-        raw = values.get(key)
+    # Only the user fields the event has are visited (most events map a few of the nineteen), in the
+    # order of USER_FIELD_RULES, which is the order of the lists and of their warnings.
+    keys = USER_FIELDS.intersection(values)
+    user: dict[str, object] = {}
+    for key in sorted(keys, key=_user_position) if len(keys) > 1 else keys:
+        raw = values[key]
         if raw is None:
+            continue
+        _, wire_name, normalizer, scalar_field = USER_FIELD_RULES[key]
+        if scalar_field is not None:
+            if raw == "":
+                continue
+            try:
+                user[wire_name] = normalizer(raw)
+            except InvalidValue as problem:
+                b.warnings.append(Issue(scalar_field, str(problem)))
             continue
         # One text value, the common case, is what _present would return, without building its lists.
         present = ((raw,) if raw.strip() else ()) if type(raw) is str else _present(raw)
@@ -319,18 +344,11 @@ def _build_user(b: _Builder) -> dict[str, object]:
             except InvalidValue as problem:
                 b.warnings.append(Issue(f"user.{key}", str(problem)))
                 continue
-            found = lists.setdefault(target, [])
+            found = user.setdefault(wire_name, [])
             if len(found) < MAX_USER_LIST_VALUES and value not in found:
                 found.append(value)
             else:  # a repeat, or one too many (warned)
-                _add_distinct(b, found, target, value)
-    user: dict[str, object] = {k: v for k, v in lists.items() if v}
-    for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS:
-        if values.get(key) is None:
-            continue  # what b.read returns for it, without the call: most events lack most of these
-        value = b.read(key, field_name, normalizer, drop_only=True)
-        if value is not None:
-            user[wire_name] = value
+                _add_distinct(b, found, wire_name, value)
     return user
 
 
