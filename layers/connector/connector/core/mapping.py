@@ -23,7 +23,7 @@ NOT_USER_DATA = frozenset(
 AUTOMAP_CANDIDATES: dict[str, tuple[str, ...]] = {**AUTOMAP_SOURCES, "oppref": OPPREF_SOURCES}
 
 
-@dataclass
+@dataclass(slots=True)
 class Mapped:
     """An event's mapped values, the Tealium attribute each came from, and what mapping dropped."""
 

@@ -20,7 +20,7 @@ from connector.core.wire.build import MAX_ID_CHARS, EventSpec, build_event
 from connector.core.wire.request import encode_event
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedEvent:
     index: int
     route: Route

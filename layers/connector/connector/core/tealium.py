@@ -122,7 +122,7 @@ def _parse_json(text: str, where: str) -> list[object]:
     return document if isinstance(document, list) else [document]
 
 
-@dataclass
+@dataclass(slots=True)
 class Automapped:
     """Automapping's values, the Tealium attribute each came from, and the content items it dropped."""
 
@@ -131,9 +131,13 @@ class Automapped:
     dropped_items: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Payload:
-    """One Tealium payload, and its attributes by name: the scopes they are looked up in, merged once."""
+    """One Tealium payload, and its attributes by name: the scopes they are looked up in, merged once.
+
+    Not frozen: one is built per event, and a frozen dataclass sets each field through
+    object.__setattr__ (three times the cost). Nothing changes a payload once read.
+    """
 
     root: Mapping[str, object]
     kind: str

@@ -107,7 +107,7 @@ class EventSpec:
     decimal_separator: str = "."
 
 
-@dataclass
+@dataclass(slots=True)
 class BuiltEvent:
     event: dict[str, object] | None
     errors: list[Issue] = field(default_factory=list)
@@ -116,6 +116,8 @@ class BuiltEvent:
 
 class _Builder:
     """Collects one event's errors and warnings while its fields are read."""
+
+    __slots__ = ("decimal_separator", "errors", "values", "warnings")
 
     def __init__(self, values: Mapping[str, object], decimal_separator: str = ".") -> None:
         self.values = values
