@@ -55,21 +55,22 @@ AUTOMAP_SOURCES: dict[str, tuple[str, ...]] = {
     "currency": ("_ccurrency",),
 }
 #: How automapping reads each name, split once (it runs for every event): the bare cookie name for a
-#: `cp.` name (else None), the dotted path from the root for a dotted name (else None), and the name's
-#: path in an event (a visitor's last event), looked for at its top and under `data` (`dom.url` is
-#: `data.dom.url`). No part is a list position, so a dict walk reads what `dig` would.
-AUTOMAP_PLANS: dict[str, tuple[str | None, tuple[str, ...] | None, tuple[str, ...]]] = {
+#: `cp.` name (else None), whether the name is a dotted path from the root too, and the name's path
+#: (its first part, then the rest) in an event (a visitor's last event), looked for at its top and under
+#: `data` (`dom.url` is `data.dom.url`). No part is a list position, so a dict walk reads what `dig` would.
+AUTOMAP_PLANS: dict[str, tuple[str | None, bool, str, tuple[str, ...]]] = {
     name: (
         name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else None,
-        tuple(name.split(".")) if "." in name else None,
-        tuple(name.split(".")),
+        "." in name,
+        name.split(".")[0],
+        tuple(name.split(".")[1:]),
     )
     for name in {*(name for names in AUTOMAP_SOURCES.values() for name in names), *OPPREF_SOURCES}
     if name != OPPREF_IN_URL
 }
 #: The automapped names read by one probe of each scope (no `cp.` cookie, no dotted path).
 AUTOMAP_PLAIN_NAMES = frozenset(
-    name for name, (cookie, dotted, _) in AUTOMAP_PLANS.items() if cookie is None and dotted is None
+    name for name, (cookie, dotted, _, _) in AUTOMAP_PLANS.items() if cookie is None and not dotted
 )
 
 
@@ -220,23 +221,32 @@ class Payload:
         """
         cookies, root, events = scopes
         value = self.attributes.get(name, _ABSENT)
-        cookie, dotted, parts = AUTOMAP_PLANS[name]
+        cookie, dotted, first, rest = AUTOMAP_PLANS[name]
         walked = None  # the root, once its dotted path was walked
         if value is _ABSENT:
             value = cookies.get(cookie) if cookie is not None else None
-            if value is None and dotted is not None:
-                value = walked = root
-                for part in dotted:
-                    value = value.get(part) if isinstance(value, dict) else None
+            if value is None and dotted:
+                walked = root
+                value = root.get(first) if isinstance(root, dict) else None
+                for part in rest:
+                    if not isinstance(value, dict):
+                        value = None
+                        break
+                    value = value.get(part)
         if value is not None and value != "":
             return value
         for node in events:
             if node is walked:
-                continue  # an event's root, just walked by the same path (dotted == parts): nothing there
-            for part in parts:
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is not None and node != "":
-                return node
+                continue  # an event's root, just walked by the same path: nothing there
+            # Each event scope is a dict; most events lack the path's first part, which ends the walk.
+            value = node.get(first)
+            for part in rest:
+                if not isinstance(value, dict):
+                    value = None
+                    break
+                value = value.get(part)
+            if value is not None and value != "":
+                return value
         return None
 
     def _automap_oppref(
