@@ -40,8 +40,12 @@ def map_values(action: ActionConfig, payload: Payload) -> dict[str, object]:
 def map_event(action: ActionConfig, payload: Payload) -> Mapped:
     mapped = Mapped({})
     values, sources = mapped.values, mapped.sources
+    attributes = payload.attributes
     for name, attribute in action.mappings.items():
-        value = payload.lookup(attribute)
+        # What lookup() answers, probing the merged attributes first without the call (most names are there).
+        value = attributes.get(attribute)
+        if value is None:
+            value = payload.lookup(attribute)
         if value not in (None, "", []):
             values[name], sources[name] = value, attribute
     # Custom properties keep their JSON type; an attribute the payload lacks is left out, not sent as null.

@@ -58,17 +58,21 @@ def prepare_event(
     values = mapped.values
     if action.consent_attribute and not coerce.grants_consent(payload.lookup(action.consent_attribute)):
         if action.on_no_consent == "skip":
-            prepared.event_id = _event_id(None, values)
+            prepared.event_id = _event_id(values)
             prepared.skipped = True
             prepared.warnings = [Issue("consent", _no_consent(action.consent_attribute))]
             return prepared
         values = without_user_data(values)
     built = build_event(spec, values, now_ms)
-    prepared.warnings = mapped.warnings + name_sources(built.warnings, action, mapped)
-    prepared.event_id = _event_id(built.event, values)
+    # Most events have no warning: nothing to name.
+    prepared.warnings = (
+        mapped.warnings + name_sources(built.warnings, action, mapped) if built.warnings else mapped.warnings
+    )
     if built.event is None:
+        prepared.event_id = _event_id(values)
         prepared.errors = name_sources(built.errors, action, mapped)
         return prepared
+    prepared.event_id = built.event["id"]  # parse_event_id made it text
     try:
         prepared.encoded = encode_event(built.event)
     except UnicodeEncodeError:
@@ -115,9 +119,7 @@ def _encodable(text: str) -> bool:
 _TEXT_OR_INT = (str, int)
 
 
-def _event_id(event: dict[str, object] | None, values: dict[str, object]) -> str | None:
+def _event_id(values: dict[str, object]) -> str | None:
     # The id is echoed back to the caller even when the event is rejected, to line results up.
-    if event is not None:
-        return str(event["id"])
     raw = values.get("id")
     return str(raw)[:MAX_ID_CHARS] if isinstance(raw, _TEXT_OR_INT) and not isinstance(raw, bool) else None
