@@ -143,6 +143,11 @@ class Payload:
     root: Mapping[str, object]
     kind: str
     attributes: Mapping[str, object]
+    #: The event's first-party cookies by bare name (`cp.<name>` in the data layer).
+    cookies: Mapping[str, object]
+    #: The event (a visitor's last event) and its `data`: where automapping looks for the names
+    #: that are not attributes, at the top (`post_time`) or by path (`dom.url` is `data.dom.url`).
+    events: tuple[Mapping[str, object], Mapping[str, object]]
 
     def lookup(self, name: str) -> object | None:
         value = self.attributes.get(name, _ABSENT)  # one dict probe: automapping looks up ~20 names an event
@@ -150,7 +155,7 @@ class Payload:
             return value
         if name.startswith(COOKIE_PREFIX):
             # Event JSON keeps the data layer's `cp.<name>` cookies by bare name in firstparty_tealium_cookies.
-            cookie = self._cookies().get(name[len(COOKIE_PREFIX) :])
+            cookie = self.cookies.get(name[len(COOKIE_PREFIX) :])
             if cookie is not None:
                 return cookie
         return dig(self.root, name) if "." in name else None
@@ -170,8 +175,7 @@ class Payload:
 
         A field already in `values` (an explicit mapping gave it) is never read: its value would be dropped.
         """
-        scopes = self._automap_scopes()
-        attributes, events = self.attributes, scopes[2]
+        attributes, events = self.attributes, self.events
         for field_name, names in AUTOMAP_SOURCES.items():
             if field_name in values:
                 continue
@@ -188,13 +192,13 @@ class Payload:
                                 value = candidate
                                 break
                 else:
-                    value = self._automap_value(name, scopes)
+                    value = self._automap_value(name)
                 if value is not None:
                     values[field_name], sources[field_name] = value, name
                     break
         if "oppref" not in values:
             url = source_url if source_url not in (None, "") else values.get("source_url")
-            self._automap_oppref(values, sources, url, scopes)
+            self._automap_oppref(values, sources, url)
         if "contents" in values:
             return 0
         items, total, columns = self._retail_items()
@@ -205,29 +209,20 @@ class Payload:
     def automapped_values(self) -> dict[str, object]:
         return self.automapped().values
 
-    def _automap_scopes(self) -> tuple[Mapping[str, object], Mapping[str, object], tuple[Mapping[str, object], ...]]:
-        """The cookies, and the event and its `data` that automapped names are looked for in: found once an event."""
-        event = self._event_json()
-        data = _dict(event.get("data"))
-        cookies = _dict(data.get("firstparty_tealium_cookies"))
-        # A payload built by hand may have a root that is no dict: no path is read in it, as before.
-        return cookies, self.root, ((event, data) if isinstance(event, dict) else ())
-
-    def _automap_value(self, name: str, scopes: tuple) -> object | None:
+    def _automap_value(self, name: str) -> object | None:
         """A Tealium name as automapping reads it in any payload kind: in the data layer, else in the event.
 
         `lookup` and a walk of each path, inlined: this runs for every name of every event, mostly for
         names the event lacks. None when nothing has a value (empty text is none).
         """
-        cookies, root, events = scopes
         value = self.attributes.get(name, _ABSENT)
         cookie, dotted, first, rest = AUTOMAP_PLANS[name]
         walked = None  # the root, once its dotted path was walked
         if value is _ABSENT:
-            value = cookies.get(cookie) if cookie is not None else None
+            value = self.cookies.get(cookie) if cookie is not None else None
             if value is None and dotted:
-                walked = root
-                value = root.get(first) if isinstance(root, dict) else None
+                walked = self.root
+                value = walked.get(first)
                 for part in rest:
                     if not isinstance(value, dict):
                         value = None
@@ -235,7 +230,7 @@ class Payload:
                     value = value.get(part)
         if value is not None and value != "":
             return value
-        for node in events:
+        for node in self.events:
             if node is walked:
                 continue  # an event's root, just walked by the same path: nothing there
             # Each event scope is a dict; most events lack the path's first part, which ends the walk.
@@ -249,25 +244,15 @@ class Payload:
                 return value
         return None
 
-    def _automap_oppref(
-        self, values: dict[str, object], sources: dict[str, str], source_url: object, scopes: tuple
-    ) -> None:
+    def _automap_oppref(self, values: dict[str, object], sources: dict[str, str], source_url: object) -> None:
         for name in OPPREF_SOURCES:
             if name == OPPREF_IN_URL:
                 value = query_parameter(source_url, OPPREF_PARAMETER)
             else:
-                value = self._automap_value(name, scopes)
+                value = self._automap_value(name)
             if value not in (None, ""):
                 values["oppref"], sources["oppref"] = value, name
                 return
-
-    def _event_json(self) -> Mapping[str, object]:
-        if self.kind == "visitor":
-            return _dict(_dict(self.root.get("current_visit")).get("last_event"))
-        return self.root
-
-    def _cookies(self) -> Mapping[str, object]:
-        return _dict(_dict(self._event_json().get("data")).get("firstparty_tealium_cookies"))
 
     def _retail_items(self) -> tuple[list[dict[str, object]], int, list[str]]:
         """At most MAX_ITEMS_PER_EVENT items, the total the data layer holds, and the attributes read.
@@ -315,10 +300,12 @@ def read_payload(document: object, index: int = 0) -> Payload:
         # The first scope that has a name wins (the data layer, then the event, then its cookies): in
         # one dict display it comes last, to write last.
         cookies, udo = _dict(data.get("firstparty_tealium_cookies")), _dict(data.get("udo"))
-        return Payload(document, "event", {**cookies, **document, **udo})
+        return Payload(document, "event", {**cookies, **document, **udo}, cookies, (document, data))
     if _is_visitor_json(document):
         visit = _dict(document.get("current_visit"))
-        last_udo = _dict(_dict(_dict(visit.get("last_event")).get("data")).get("udo"))
+        last_event = _dict(visit.get("last_event"))
+        data = _dict(last_event.get("data"))
+        last_udo = _dict(data.get("udo"))
         # The first scope that has a name wins, so it comes last: the visitor's properties, metrics,
         # dates and flags, then the current visit's, then the last event's data layer, then the document.
         # A section that is no dict merges nothing: the check is written inline (what _dict does,
@@ -335,8 +322,10 @@ def read_payload(document: object, index: int = 0) -> Payload:
             **(s if isinstance(s := document.get("metrics"), dict) else EMPTY),
             **(s if isinstance(s := document.get("properties"), dict) else EMPTY),
         }
-        return Payload(document, "visitor", attributes)
-    return Payload(document, "attributes", document)
+        cookies = _dict(data.get("firstparty_tealium_cookies"))
+        return Payload(document, "visitor", attributes, cookies, (last_event, data))
+    data = _dict(document.get("data"))
+    return Payload(document, "attributes", document, _dict(data.get("firstparty_tealium_cookies")), (document, data))
 
 
 def _is_event_json(document: Mapping[str, object]) -> bool:
