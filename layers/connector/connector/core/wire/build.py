@@ -338,7 +338,14 @@ def _build_user(b: _Builder) -> dict[str, object]:
             except InvalidValue as problem:
                 b.warnings.append(Issue(scalar_field, str(problem)))
             continue
-        # One text value, the common case, is what _present would return, without building its lists.
+        if type(raw) is str and wire_name not in user:
+            # One text value for a list not started yet, the common case: what the loop below does, in short.
+            if raw.strip():
+                try:
+                    user[wire_name] = [normalizer(raw)]
+                except InvalidValue as problem:
+                    b.warnings.append(Issue(f"user.{key}", str(problem)))
+            continue
         present = ((raw,) if raw.strip() else ()) if type(raw) is str else _present(raw)
         for item in present:
             try:
