@@ -384,11 +384,10 @@ def _build_data(b: _Builder, event_type: str) -> dict[str, object]:
             continue
         if name not in accepted:
             b.warnings.append(Issue(f"data.{name}", f"dropped: {event_type} accepts only {', '.join(accepted)}"))
-        elif name == "plan_id":
-            data[name] = b.read("plan_id", "data.plan_id", parse_text)
-        else:
-            data[name] = _build_contents(b, currency)
-    data = {k: v for k, v in data.items() if v not in (None, "", [])}
+        else:  # kept only when it has something: blank text, a bad value or no valid item leave it out
+            value = b.read("plan_id", "data.plan_id", parse_text) if name == "plan_id" else _build_contents(b, currency)
+            if value:
+                data[name] = value
     if data_type == "custom":
         _add_custom_properties(b, data)
     return data
