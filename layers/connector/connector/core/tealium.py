@@ -175,22 +175,21 @@ class Payload:
 
         A field already in `values` (an explicit mapping gave it) is never read: its value would be dropped.
         """
-        attributes, events = self.attributes, self.events
+        attributes, (event, data) = self.attributes, self.events
         for field_name, names in AUTOMAP_SOURCES.items():
             if field_name in values:
                 continue
             for name in names:
                 if name in AUTOMAP_PLAIN_NAMES:
-                    # _automap_value for a name with no dot and no `cp.`, inline: no cookie or path to
-                    # read, and each event scope is a dict whose top holds the name (most are absent).
+                    # _automap_value for a name with no dot and no `cp.`, inline (most names, mostly absent):
+                    # the data layer, then the event's top, then its `data`; empty text counts as absent.
                     value = attributes.get(name)
                     if value is None or value == "":
-                        value = None
-                        for node in events:
-                            candidate = node.get(name)
-                            if candidate is not None and candidate != "":
-                                value = candidate
-                                break
+                        value = event.get(name)
+                        if value is None or value == "":
+                            value = data.get(name)
+                            if value == "":
+                                value = None
                 else:
                     value = self._automap_value(name)
                 if value is not None:
@@ -217,32 +216,25 @@ class Payload:
         """
         value = self.attributes.get(name, _ABSENT)
         cookie, dotted, first, rest = AUTOMAP_PLANS[name]
-        walked = None  # the root, once its dotted path was walked
+        event, data = self.events
         if value is _ABSENT:
             value = self.cookies.get(cookie) if cookie is not None else None
             if value is None and dotted:
-                walked = self.root
-                value = walked.get(first)
-                for part in rest:
-                    if not isinstance(value, dict):
-                        value = None
-                        break
-                    value = value.get(part)
+                value = _walk(self.root.get(first), rest)
+                if event is self.root:
+                    event = EMPTY  # an event's root, just walked by the same path: nothing there
         if value is not None and value != "":
             return value
-        for node in self.events:
-            if node is walked:
-                continue  # an event's root, just walked by the same path: nothing there
-            # Each event scope is a dict; most events lack the path's first part, which ends the walk.
-            value = node.get(first)
-            for part in rest:
-                if not isinstance(value, dict):
-                    value = None
-                    break
-                value = value.get(part)
-            if value is not None and value != "":
-                return value
-        return None
+        # Each event scope is a dict; most events lack the path's first part, which ends the walk.
+        value = event.get(first)
+        if value is not None and rest:
+            value = _walk(value, rest)
+        if value is not None and value != "":
+            return value
+        value = data.get(first)
+        if value is not None and rest:
+            value = _walk(value, rest)
+        return value if value != "" else None
 
     def _automap_oppref(self, values: dict[str, object], sources: dict[str, str], source_url: object) -> None:
         for name in OPPREF_SOURCES:
@@ -357,6 +349,15 @@ def dig(root: Mapping[str, object], path: str) -> object | None:
 EMPTY: dict[str, object] = {}
 #: What dict.get returns for a name a payload does not have (None is a value a payload can hold).
 _ABSENT = object()
+
+
+def _walk(node: object, path: tuple[str, ...]) -> object | None:
+    """What `dig` answers for a path of object keys (no list positions), from `node` on."""
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _dict(value: object) -> Mapping[str, object]:
