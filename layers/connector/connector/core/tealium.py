@@ -220,7 +220,9 @@ class Payload:
         if value is _ABSENT:
             value = self.cookies.get(cookie) if cookie is not None else None
             if value is None and dotted:
-                value = _walk(self.root.get(first), rest)
+                value = self.root.get(first)
+                if value is not None and rest:
+                    value = _walk(value, rest)
                 if event is self.root:
                     event = EMPTY  # an event's root, just walked by the same path: nothing there
         if value is not None and value != "":
