@@ -270,11 +270,6 @@ def _as_list(raw: object) -> list[object]:
     return list(raw) if isinstance(raw, _SEQUENCE) else [raw]
 
 
-def _present(raw: object) -> list[object]:
-    """A user field's values; docs/wire-contract.md: empty or null values are ignored."""
-    return [v for v in _as_list(raw) if v is not None and not (isinstance(v, str) and not v.strip())]
-
-
 def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) -> None:
     if value in target:
         return
@@ -346,8 +341,9 @@ def _build_user(b: _Builder) -> dict[str, object]:
                 except InvalidValue as problem:
                     b.warnings.append(Issue(f"user.{key}", str(problem)))
             continue
-        present = ((raw,) if raw.strip() else ()) if type(raw) is str else _present(raw)
-        for item in present:
+        for item in raw if isinstance(raw, _SEQUENCE) else (raw,):
+            if item is None or (isinstance(item, str) and not item.strip()):
+                continue  # docs/wire-contract.md: empty or null values are ignored
             try:
                 value = normalizer(item)
             except InvalidValue as problem:
