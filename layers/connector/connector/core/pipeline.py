@@ -48,41 +48,35 @@ def prepare_events(
 def prepare_event(
     index: int, document: object, action: ActionConfig, spec: EventSpec, route: Route, now_ms: int
 ) -> PreparedEvent:
-    prepared = PreparedEvent(index, route)
     try:
         payload = read_payload(document, index)
     except InputError as err:
-        prepared.errors.append(Issue(err.field, err.reason))
-        return prepared
+        return PreparedEvent(index, route, errors=[Issue(err.field, err.reason)])
     mapped = map_event(action, payload)
     values = mapped.values
     if action.consent_attribute and not coerce.grants_consent(payload.lookup(action.consent_attribute)):
         if action.on_no_consent == "skip":
-            prepared.event_id = _event_id(values)
-            prepared.skipped = True
-            prepared.warnings = [Issue("consent", _no_consent(action.consent_attribute))]
-            return prepared
+            warning = Issue("consent", _no_consent(action.consent_attribute))
+            return PreparedEvent(index, route, _event_id(values), warnings=[warning], skipped=True)
         values = without_user_data(values)
     built = build_event(spec, values, now_ms)
     # Most events have no warning: nothing to name.
-    prepared.warnings = (
-        mapped.warnings + name_sources(built.warnings, action, mapped) if built.warnings else mapped.warnings
-    )
-    if built.event is None:
-        prepared.event_id = _event_id(values)
-        prepared.errors = name_sources(built.errors, action, mapped)
-        return prepared
-    prepared.event_id = built.event["id"]  # parse_event_id made it text
+    warnings = mapped.warnings + name_sources(built.warnings, action, mapped) if built.warnings else mapped.warnings
+    event = built.event
+    if event is None:
+        errors = name_sources(built.errors, action, mapped)
+        return PreparedEvent(index, route, _event_id(values), errors=errors, warnings=warnings)
+    event_id = event["id"]  # parse_event_id made it text
     try:
-        prepared.encoded = encode_event(built.event)
+        encoded = encode_event(event)
     except UnicodeEncodeError:
         # JSON's "\ud800" escapes decode to unpaired surrogates, which UTF-8 cannot carry. Identifiers
         # were already checked as they were hashed; any other text is found here, once, at no cost
         # to the events without it.
-        prepared.errors = [Issue(_unencodable_field(built.event) or "event", NOT_UNICODE)]
-        return prepared
-    prepared.event = built.event
-    return prepared
+        errors = [Issue(_unencodable_field(event) or "event", NOT_UNICODE)]
+        return PreparedEvent(index, route, event_id, errors=errors, warnings=warnings)
+    # Built whole, in one call: the common case sets no field twice.
+    return PreparedEvent(index, route, event_id, event, encoded, [], warnings)
 
 
 def _no_consent(attribute: str) -> str:
