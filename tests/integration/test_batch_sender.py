@@ -74,8 +74,14 @@ def test_refused_key_keeps_events_until_they_reach_the_dead_letter_queue(
 def test_event_that_aged_out_while_queued_is_dead_lettered_not_sent(batch_app, standin, aws):
     from connector.core.queue_message import to_message
 
-    old = {"id": "OLD-1", "type": "page_viewed", "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
-           "source_url": "https://shop.example.com/", "action_source": "web", "data": {"type": "contents"}}
+    old = {
+        "id": "OLD-1",
+        "type": "page_viewed",
+        "timestamp_ms": round(time.time() * 1000) - 8 * 86_400_000,
+        "source_url": "https://shop.example.com/",
+        "action_source": "web",
+        "data": {"type": "contents"},
+    }
     message = to_message("page_view", encode_event(old))
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody=message)
     boto3.client("sqs").send_message(QueueUrl=aws.queue_url, MessageBody="not a connector message")
@@ -130,8 +136,7 @@ def fast_aws(monkeypatch, template, standin, moto_server, fast_sqs):
     """The 2,500-event test's queues on local-aws-sqs: moto slows to seconds per message at depth."""
     from local.services import provision
 
-    resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY,
-                          name_prefix="volume")
+    resources = provision(template, fast_sqs.endpoint_url, moto_server.endpoint_url, STANDIN_KEY, name_prefix="volume")
     env = connector_environment(resources, standin.base_url, pixel_id=STANDIN_PIXEL, **CONNECTOR_SETTINGS)
     apply_environment(monkeypatch, env)
     return resources

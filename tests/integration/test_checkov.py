@@ -52,11 +52,19 @@ def listed_checks() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict[str, dict[str, set[str]]]:
-    """"passed"/"failed" -> check id -> resources, with no skip list (run outside the repository, so
+    """ "passed"/"failed" -> check id -> resources, with no skip list (run outside the repository, so
     checkov does not pick up .checkov.yaml), offline."""
     result = subprocess.run(
-        [str(checkov_path()), "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
-         "--output", "json"],
+        [
+            str(checkov_path()),
+            "-f",
+            str(TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
         cwd=tmp_path_factory.mktemp("checkov"),
         capture_output=True,
         text=True,
@@ -108,7 +116,11 @@ def test_checks_fixed_by_the_template_stay_fixed(report):
 def test_the_config_scans_the_template_clean():
     result = subprocess.run(
         [str(checkov_path()), "--config-file", str(CONFIG)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
     assert result.returncode == 0, result.stdout[-3000:]

@@ -43,6 +43,7 @@ def ingest_context() -> FakeLambdaContext:
     """A fresh context per call: one made at import would count down its 29 s while earlier tests run."""
     return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
 
+
 DAY_MS = 86_400_000
 
 

@@ -37,10 +37,22 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
         "amount": 12999,
         "currency": "USD",
         "contents": [
-            {"id": "SKU-RED-M", "name": "Red T-Shirt", "content_type": "apparel", "quantity": 2, "amount": 2500,
-             "currency": "USD"},
-            {"id": "SKU-BLU-L", "name": "Blue Hoodie", "content_type": "apparel", "quantity": 1, "amount": 7999,
-             "currency": "USD"},
+            {
+                "id": "SKU-RED-M",
+                "name": "Red T-Shirt",
+                "content_type": "apparel",
+                "quantity": 2,
+                "amount": 2500,
+                "currency": "USD",
+            },
+            {
+                "id": "SKU-BLU-L",
+                "name": "Blue Hoodie",
+                "content_type": "apparel",
+                "quantity": 1,
+                "amount": 7999,
+                "currency": "USD",
+            },
         ],
     }
     assert request.body == request_body([encode_event(sent)], False, "tealium-openai-connector-aws")
@@ -48,11 +60,18 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
 
 def test_form_field_and_query_parameter_carry_the_payload(ingest_app, standin, lambda_context):
     form = urlencode({"data": json.dumps(purchase("ORD-FORM"))})
-    status, answer = call(ingest_app, "purchase", form, lambda_context,
-                          content_type="application/x-www-form-urlencoded")
+    status, answer = call(
+        ingest_app, "purchase", form, lambda_context, content_type="application/x-www-form-urlencoded"
+    )
     assert (status, answer["results"][0]["status"]) == (200, "sent")
-    status, answer = call(ingest_app, "purchase", None, lambda_context, content_type=None,
-                          query={"data": json.dumps(purchase("ORD-QUERY"))})
+    status, answer = call(
+        ingest_app,
+        "purchase",
+        None,
+        lambda_context,
+        content_type=None,
+        query={"data": json.dumps(purchase("ORD-QUERY"))},
+    )
     assert (status, answer["results"][0]["status"]) == (200, "sent")
     assert standin.event_ids() == ["ORD-FORM", "ORD-QUERY"]
 
@@ -60,8 +79,9 @@ def test_form_field_and_query_parameter_carry_the_payload(ingest_app, standin, l
 def test_one_bad_event_in_a_list_does_not_stop_the_others(ingest_app, standin, lambda_context):
     bad = purchase("ORD-BAD")
     bad["data"]["udo"]["_csubtotal"] = "-5"
-    status, answer = call(ingest_app, "purchase", [purchase("ORD-1"), bad, "not an object", purchase("ORD-2")],
-                          lambda_context)
+    status, answer = call(
+        ingest_app, "purchase", [purchase("ORD-1"), bad, "not an object", purchase("ORD-2")], lambda_context
+    )
     assert status == 200
     results = answer["results"]
     assert [r["status"] for r in results] == ["sent", "rejected", "rejected", "sent"]
@@ -101,8 +121,9 @@ def test_too_large_bodies_and_too_many_events_get_413(ingest_app, standin, lambd
 
     status, answer = call(ingest_app, "purchase", " " * (MAX_BODY_BYTES + 1), lambda_context)
     assert (status, answer["errors"][0]["field"]) == (413, "body")
-    status, answer = call(ingest_app, "purchase", [{"order_id": str(i)} for i in range(MAX_EVENTS_PER_CALL + 1)],
-                          lambda_context)
+    status, answer = call(
+        ingest_app, "purchase", [{"order_id": str(i)} for i in range(MAX_EVENTS_PER_CALL + 1)], lambda_context
+    )
     assert (status, answer["errors"][0]["field"]) == (413, "body")
 
 
@@ -138,8 +159,9 @@ def test_retry_after_is_honoured_then_the_event_is_sent(ingest_app, standin, lam
 
 
 # The slow answer comes after twice the client's read timeout: it times out however loaded the machine is.
-@pytest.mark.parametrize("fault", [Fault.status(500), Fault.status(503), Fault.reset(), Fault.slow(4.0)],
-                         ids=["500", "503", "reset", "slow"])
+@pytest.mark.parametrize(
+    "fault", [Fault.status(500), Fault.status(503), Fault.reset(), Fault.slow(4.0)], ids=["500", "503", "reset", "slow"]
+)
 def test_transient_failures_are_retried(ingest_app, standin, lambda_context, fault):
     fast_client(ingest_app)
     standin.add_faults(fault)
@@ -195,8 +217,9 @@ def test_batched_action_enqueues_with_what_the_sender_needs(ingest_app, standin,
     assert standin.requests == []
     messages = queued_messages(aws.queue_url)
     assert sorted(m["event"]["id"] for m in messages) == ["ORD-Q1", "ORD-Q2"]
-    assert all(m["v"] == 2 and m["action"] == "purchase_batched" and set(m) == {"v", "action", "event"}
-               for m in messages)
+    assert all(
+        m["v"] == 2 and m["action"] == "purchase_batched" and set(m) == {"v", "action", "event"} for m in messages
+    )
 
 
 def test_unexpected_error_answers_500_without_a_stack_trace(ingest_app, standin, lambda_context, monkeypatch):

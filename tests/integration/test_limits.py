@@ -26,10 +26,10 @@ from tests.support.loopback import call, dead_letters, drain, loaded_ingest, pol
 pytestmark = pytest.mark.integration
 
 
-
 def ingest_context() -> FakeLambdaContext:
     """A fresh context per call: one made at import would count down its 29 s while earlier tests run."""
     return FakeLambdaContext(function_name="IngestFunction", timeout_seconds=29)
+
 
 #: The largest queue message ingest takes (the rest of SQS's 256 KiB is kept for the dead-letter reason).
 QUEUE_LIMIT = MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE

@@ -59,8 +59,14 @@ def attacker():
 
 
 def page_view(event_id: str) -> dict:
-    return {"id": event_id, "type": "page_viewed", "timestamp_ms": round(time.time() * 1000),
-            "source_url": "https://shop.example.com/", "action_source": "web", "data": {"type": "contents"}}
+    return {
+        "id": event_id,
+        "type": "page_viewed",
+        "timestamp_ms": round(time.time() * 1000),
+        "source_url": "https://shop.example.com/",
+        "action_source": "web",
+        "data": {"type": "contents"},
+    }
 
 
 def genuine(event_id: str, action: str = "page_view") -> dict:
@@ -68,8 +74,12 @@ def genuine(event_id: str, action: str = "page_view") -> dict:
 
 
 def forged_messages(attacker_url: str) -> dict[str, dict]:
-    old_route = {"pixel_id": "px_attacker", "api_key_secret_id": "attacker-secret", "validate_only": False,
-                 "base_url": attacker_url}
+    old_route = {
+        "pixel_id": "px_attacker",
+        "api_key_secret_id": "attacker-secret",
+        "validate_only": False,
+        "base_url": attacker_url,
+    }
     return {
         "base_url": genuine("F-BASE") | {"base_url": attacker_url},
         "route": genuine("F-ROUTE") | {"route": old_route},
@@ -128,9 +138,7 @@ def test_forged_message_is_dead_lettered_and_no_request_leaves(case, batch_app, 
     assert reason.startswith(EXPECTED_REASONS[case])
 
 
-def test_genuine_messages_beside_forged_ones_go_only_where_the_configuration_says(
-    batch_app, standin, aws, attacker
-):
+def test_genuine_messages_beside_forged_ones_go_only_where_the_configuration_says(batch_app, standin, aws, attacker):
     forged = forged_messages(attacker.base_url)
     send(aws.queue_url, [json.dumps(genuine("OK-1")), *map(json.dumps, forged.values()), json.dumps(genuine("OK-2"))])
 
@@ -146,8 +154,9 @@ def test_genuine_messages_beside_forged_ones_go_only_where_the_configuration_say
 def test_action_override_pixel_comes_from_the_senders_actions_document(
     connector_env, monkeypatch, tmp_path, standin, aws, attacker
 ):
-    document = {"actions": {"page_view": {"delivery": "batched", "event_type": "page_viewed",
-                                          "pixel_id": "px_override"}}}
+    document = {
+        "actions": {"page_view": {"delivery": "batched", "event_type": "page_viewed", "pixel_id": "px_override"}}
+    }
     path = tmp_path / "actions.json"
     path.write_text(json.dumps(document))
     monkeypatch.setenv("ACTIONS_CONFIG", str(path))

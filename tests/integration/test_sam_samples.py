@@ -43,6 +43,7 @@ def test_api_gateway_sample_is_accepted_by_the_ingest_handler(ingest_app, standi
 
 def test_sqs_sample_has_the_lambda_record_shape():
     records = json.loads((EVENTS / "sqs" / "batch-sender.json").read_text())["Records"]
-    assert records and all(r["eventSource"] == "aws:sqs" and "ApproximateReceiveCount" in r["attributes"]
-                           for r in records)
+    assert records and all(
+        r["eventSource"] == "aws:sqs" and "ApproximateReceiveCount" in r["attributes"] for r in records
+    )
     assert all(json.loads(r["body"])["event"]["timestamp_ms"] < time.time() * 1000 + 600_000 for r in records)

@@ -54,8 +54,14 @@ def test_layer_build_installs_the_lock_in_hash_checking_mode_for_the_lambda_runt
     makefile = (layer / "Makefile").read_text()
     install = makefile[makefile.index(f"build-{layer_id}:") :]
 
-    for option in ("--require-hashes", "--only-binary=:all:", "--platform manylinux2014_aarch64",
-                   "--python-version 3.13", "-r requirements.txt", '--target "$(ARTIFACTS_DIR)/python"'):
+    for option in (
+        "--require-hashes",
+        "--only-binary=:all:",
+        "--platform manylinux2014_aarch64",
+        "--python-version 3.13",
+        "-r requirements.txt",
+        '--target "$(ARTIFACTS_DIR)/python"',
+    ):
         assert option in install, option
 
 
@@ -76,9 +82,18 @@ def run_layer_build(tmp_path: Path, requirements: str) -> subprocess.CompletedPr
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     return subprocess.run(
-        ["make", "--no-print-directory", "build-ConnectorLayer", f"ARTIFACTS_DIR={artifacts}",
-         f"PYTHON={sys.executable}"],
-        cwd=source, capture_output=True, text=True, timeout=300, check=False,
+        [
+            "make",
+            "--no-print-directory",
+            "build-ConnectorLayer",
+            f"ARTIFACTS_DIR={artifacts}",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -82,8 +82,13 @@ def dead_letters(queue_url):
             return found
         for message in got["Messages"]:
             body = json.loads(message["Body"])
-            found.append((body["event"]["id"], body["dead_letter"]["reason"],
-                          message["MessageAttributes"]["reason"]["StringValue"]))
+            found.append(
+                (
+                    body["event"]["id"],
+                    body["dead_letter"]["reason"],
+                    message["MessageAttributes"]["reason"]["StringValue"],
+                )
+            )
 
 
 @contextlib.contextmanager

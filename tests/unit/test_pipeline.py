@@ -69,5 +69,3 @@ def test_a_rejected_event_still_echoes_its_id_and_warnings():
     assert prepared.event_id == "ORD-9"
     assert [i.field for i in prepared.errors] == ["timestamp_ms"]
     assert [i.field for i in prepared.warnings] == ["user.email"]
-
-

@@ -554,8 +554,10 @@ def test_sqs_send_only_on_the_named_queue(template, function_id, queues):
     assert refs_in(statement["Resource"]) == queues
 
 
-@pytest.mark.parametrize(("function_id", "role"), [("IngestFunction", "IngestFunctionRole"),
-                                                   ("BatchSenderFunction", "BatchSenderFunctionRole")])
+@pytest.mark.parametrize(
+    ("function_id", "role"),
+    [("IngestFunction", "IngestFunctionRole"), ("BatchSenderFunction", "BatchSenderFunctionRole")],
+)
 def test_each_function_has_its_own_explicit_role_and_no_sam_policies(template, function_id, role):
     properties = function_properties(template, function_id)
 
@@ -574,8 +576,9 @@ def test_function_roles_take_only_the_xray_write_policy(template, role):
     assert managed == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}]
 
 
-@pytest.mark.parametrize(("function_id", "log_group"), [("IngestFunction", "IngestLogGroup"),
-                                                        ("BatchSenderFunction", "BatchSenderLogGroup")])
+@pytest.mark.parametrize(
+    ("function_id", "log_group"), [("IngestFunction", "IngestLogGroup"), ("BatchSenderFunction", "BatchSenderLogGroup")]
+)
 def test_functions_write_only_their_own_log_group(template, function_id, log_group):
     logs = [s for s in inline_statements(template, function_id) if "logs:" in str(s["Action"])]
 
@@ -590,7 +593,10 @@ def test_only_the_batch_sender_reads_the_events_queue_and_nothing_else(template)
 
     (statement,) = reads
     assert set(statement["Action"]) == {
-        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
     }
     assert statement["Resource"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
     assert ingest_sqs == {"sqs:SendMessage"}

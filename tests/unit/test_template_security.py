@@ -86,7 +86,7 @@ def test_readme_documents_timeout_budget_and_concurrency_together():
     from connector.services.ingest import REALTIME_SEND_BUDGET_SECONDS
 
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Security and operations"):]
+    section = readme[readme.index("## Security and operations") :]
     section = section[: section.find("\n## ", 1)]
 
     for needed in ("IngestReservedConcurrency", "29 s", f"{REALTIME_SEND_BUDGET_SECONDS:g} s", "SenderMaxConcurrency"):
@@ -118,8 +118,10 @@ def test_access_logging_waits_for_the_account_logs_role_when_the_stack_creates_i
     tags = resource_properties(template, "ApiAccessLogGroup")["Tags"]
     account = template["Resources"]["ApiGatewayAccount"]
 
-    assert {"Key": "api-gateway-logs-role",
-            "Value": {"Fn::If": ["CreateApiGatewayLogsRole", {"Ref": "ApiGatewayAccount"}, "existing"]}} in tags
+    assert {
+        "Key": "api-gateway-logs-role",
+        "Value": {"Fn::If": ["CreateApiGatewayLogsRole", {"Ref": "ApiGatewayAccount"}, "existing"]},
+    } in tags
     assert account["Condition"] == "CreateApiGatewayLogsRole"
     assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
     assert template["Parameters"]["ApiGatewayLogsRole"]["AllowedValues"] == ["create", "existing"]
@@ -189,8 +191,9 @@ def test_multi_period_alarms_fire_on_an_intermittent_fault(template):
         assert properties["DatapointsToAlarm"] < properties["EvaluationPeriods"], alarm_id
 
 
-@pytest.mark.parametrize(("alarm_id", "metric"), [("EventsNotQueuedAlarm", "EventsNotQueued"),
-                                                  ("UnexpectedErrorsAlarm", "UnexpectedErrors")])
+@pytest.mark.parametrize(
+    ("alarm_id", "metric"), [("EventsNotQueuedAlarm", "EventsNotQueued"), ("UnexpectedErrorsAlarm", "UnexpectedErrors")]
+)
 def test_answered_failures_alarm_on_the_metrics_the_code_emits(template, alarm_id, metric):
     from connector.adapters.observability import STATUS_METRICS
 
@@ -212,8 +215,10 @@ def test_api_5xx_alarm_names_the_api_and_its_stage(template):
     api = resource_properties(template, "EventsApi")
 
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/ApiGateway", "5XXError")
-    assert properties["Dimensions"] == [{"Name": "ApiName", "Value": api["Name"]},
-                                        {"Name": "Stage", "Value": api["StageName"]}]
+    assert properties["Dimensions"] == [
+        {"Name": "ApiName", "Value": api["Name"]},
+        {"Name": "Stage", "Value": api["StageName"]},
+    ]
 
 
 def test_throttles_alarm_sums_both_functions(template):

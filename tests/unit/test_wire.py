@@ -15,6 +15,7 @@ from connector.core.wire.build import (
     MAX_USER_LIST_VALUES,
     PLAIN_USER_LISTS,
     USER_FIELDS,
+    USER_SCALARS,
     EventSpec,
     build_event,
     timestamp_window_problem,
@@ -500,6 +501,26 @@ def test_invalid_user_values_are_dropped_with_warnings_and_the_event_still_goes(
         "user.ip_address",
         "user.phone",
     ]
+
+
+USER_TEXT = st.sampled_from(
+    [
+        *(" Ada@Example.COM ", "a@b", "+40 746 123 456", "555", "José Ș", "NY", "10001", "#", "  ", ""),
+        *("2001:db8::7", "203.0.113.42", "010.1.1.1", "A" * 64, "0" * 64, "\ud800", "x" * 1100),
+    ]
+) | st.text(max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=st.dictionaries(st.sampled_from(sorted(USER_FIELDS - set(USER_SCALARS))), USER_TEXT, max_size=6))
+def test_a_user_value_alone_reads_as_a_list_of_that_one_value(user):
+    # GIVEN list-valued user fields each mapped to one text value, and the same values each in a one-element list
+    alone, listed = build(**user), build(**{key: [value] for key, value in user.items()})
+    # THEN both events carry the same user data and the same warnings, in the same order
+    # (a lone text value takes a shorter path through the builder than a list)
+    listed_user = listed.event.get("user") if listed.event else None
+    assert (alone.event.get("user") if alone.event else None) == listed_user
+    assert alone.warnings == listed.warnings and alone.errors == listed.errors
 
 
 RAW_IDENTIFIERS = {
