@@ -413,15 +413,14 @@ def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]
 def _plain_contents(items: list[object], currency: str | None, separator: str) -> list[dict[str, object]] | None:
     """The wire items `_build_item` makes of these items when all are plain, else None (it then reads them).
 
-    Plain: a dict of exactly PLAIN_ITEM_KEYS, all text; id, name and content_type not blank and within
-    MAX_TEXT_CHARS; a quantity of at most _QUANTITY_DIGITS ASCII digits; a price written as money.CENTS
-    writes it, in a two-decimal currency. No rule can refuse or warn about such an item, so each value
-    is checked once: this runs for every item of every event that carries retail items.
+    Plain: a dict of exactly PLAIN_ITEM_KEYS, all text; id, name and content_type not blank and together
+    within MAX_TEXT_CHARS; a quantity of at most _QUANTITY_DIGITS ASCII digits; prices that
+    money.cents_column reads in a two-decimal currency. No rule can refuse or warn about such an item, so
+    each value is checked once: this runs for every item of every event that carries retail items.
     """
     if currency is None or money.exponent(currency) != 2:
-        return None
-    cents = money.CENTS[separator]
-    contents = []
+        return None  # no price could be read by money.cents_column: the general path decides
+    contents, prices = [], []
     for item in items:
         if type(item) is not dict or len(item) != len(PLAIN_ITEM_KEYS):
             return None
@@ -431,25 +430,30 @@ def _plain_contents(items: list[object], currency: str | None, separator: str) -
             return None
         if not (type(item_id) is type(name) is type(content_type) is type(quantity) is type(price) is str):
             return None
-        # Within the limit together, so each is; a longer text takes the general path.
+        # Within the limit together, so each is; longer texts take the general path.
         if len(item_id) + len(name) + len(content_type) > MAX_TEXT_CHARS:
             return None
         item_id, name, content_type = item_id.strip(), name.strip(), content_type.strip()
         if not (item_id and name and content_type and len(quantity) <= _QUANTITY_DIGITS):
             return None
-        if not (quantity.isascii() and quantity.isdigit() and cents.fullmatch(price)):
+        if not (quantity.isascii() and quantity.isdigit()):
             return None
-        contents.append(
-            {
-                "id": item_id,
-                "name": name,
-                "content_type": content_type,
-                "quantity": int(quantity),
-                # money.major_to_minor's reading of such a price: its digits, the separator (one) left out.
-                "amount": int(price.replace(separator, "")),
-                "currency": currency,
-            }
-        )
+        # The amount is read below, with the whole column; its key is written now, in OpenAI's order.
+        wire_item = {
+            "id": item_id,
+            "name": name,
+            "content_type": content_type,
+            "quantity": int(quantity),
+            "amount": None,
+            "currency": currency,
+        }
+        contents.append(wire_item)
+        prices.append(price)
+    amounts = money.cents_column(prices, currency, separator)
+    if amounts is None:
+        return None
+    for wire_item, amount in zip(contents, amounts, strict=True):
+        wire_item["amount"] = amount
     return contents
 
 
