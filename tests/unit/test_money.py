@@ -205,3 +205,25 @@ def test_every_accepted_amount_round_trips_to_the_same_minor_units(raw, currency
 def test_no_text_is_read_as_two_different_amounts_under_the_two_separators(raw, currency):
     point, comma = read(raw, currency, "."), read(raw, currency, ",")
     assert point is None or comma is None or point == comma
+
+
+PRICE_TEXTS = ["12.99", "0.00", "1234567890123.99", "12345678901234.99", "12,99", "1,299.00", "12.9", "12.999", "12"]
+PRICE_TEXTS += [" 12.99", "12.99 ", "1 2.99", "12.99 13.99", ".99", "12.", "", "\u0661.99", "12.9a", "1.2.99"]
+
+
+@pytest.mark.parametrize("price", PRICE_TEXTS)
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "KWD"])
+@pytest.mark.parametrize("separator", money.DECIMAL_SEPARATORS)
+def test_a_cents_column_reads_a_price_as_major_to_minor_does_or_not_at_all(price, currency, separator):
+    column = ["10.00".replace(".", separator), price, "7.50".replace(".", separator)]
+    amounts = money.cents_column(column, currency, separator)
+    plain = money.exponent(currency) == 2 and money.CENTS[separator].fullmatch(price) is not None
+    # Read exactly when each price is plain (money.CENTS in a two-decimal currency), and then as major_to_minor reads it
+    assert (amounts is not None) == plain
+    if plain:
+        assert amounts == [money.major_to_minor(text, currency, separator) for text in column]
+
+
+def test_a_cents_column_of_one_price_holding_a_space_is_not_read():
+    assert money.cents_column(["12.99 13.99"], "USD") is None
+    assert money.cents_column([], "USD") is None

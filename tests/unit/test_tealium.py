@@ -272,6 +272,48 @@ def test_retail_items_from_comma_separated_strings():
     assert (values["amount_major"], values["currency"]) == ("17.50", "EUR")
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"_cprodname": ["Shirt", ""]},
+        {"_ccat": ["hats", None]},
+        {"_cquan": ["1"]},
+        {"_cquan": [1, 0]},
+        {"_csku": ["SKU-1", ""]},
+        {"_csku": []},
+        {"_csku": "", "_cprod": ["P1", "P2"]},
+        {"_cprice": "10.00,2.50,1.00"},
+    ],
+)
+def test_full_retail_columns_give_the_items_that_item_by_item_reading_gives(change):
+    udo = {
+        "_csku": ["SKU-1", "SKU-2"],
+        "_cprod": ["P1", "P2"],
+        "_cprodname": ["Shirt", "Hat"],
+        "_ccat": ["apparel", "hats"],
+        "_cquan": ["1", "3"],
+        "_cprice": ["10.00", "2.50"],
+    } | change
+    items = automapped({"data": {"udo": udo}})["contents"]
+    # What the item by item loop builds (README.md: Actions), keys in its order: fields, id, then the default type.
+    columns = {name: tealium._as_items(udo[name], tealium.MAX_ITEMS_PER_EVENT)[0] for name in udo}
+    expected = []
+    for i in range(max(len(column) for column in columns.values())):
+        item = {
+            field: columns[name][i]
+            for name, field in tealium.RETAIL_ITEM_FIELDS.items()
+            if i < len(columns[name]) and columns[name][i] not in (None, "")
+        }
+        sku = columns["_csku"][i] if i < len(columns["_csku"]) else None
+        item_id = sku if sku not in (None, "") else (columns["_cprod"][i] if i < len(columns["_cprod"]) else None)
+        if item_id not in (None, ""):
+            item["id"] = item_id
+        item.setdefault("content_type", "product")
+        expected.append(item)
+    assert [list(item.items()) for item in items] == [list(item.items()) for item in expected]
+
+
 def test_item_id_prefers_csku_over_cprod_item_by_item():
     udo = {"_csku": ["SKU-1", ""], "_cprod": ["P1", "P2", "P3"], "_ccat": ["", "hats"]}
     assert automapped({"data": {"udo": udo}})["contents"] == [

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from connector.core import normalize
+from connector.core.wire import build as wire_build
 from connector.core.wire.build import (
     CUSTOM_DATA,
     DATA_FIELDS,
@@ -194,6 +195,54 @@ def test_a_bad_item_is_an_error_naming_its_position(item, field):
 def test_an_item_price_needs_a_currency():
     built = build("order_created", contents=[{"id": "A", "price_major": "1.00"}])
     assert issue_fields(built.errors) == ["data.contents[0].amount"]
+
+
+#: An item as connector/core/tealium.py builds it from a full set of retail columns.
+PLAIN_ITEM = {"name": "Red T-Shirt", "content_type": "apparel", "quantity": "2", "price_major": "25.00", "id": "SKU-1"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"name": "  padded  ", "id": "\tSKU-2 "},
+        {"quantity": "0"},
+        {"quantity": "999999999"},
+        {"quantity": "1000000000"},
+        {"quantity": "01"},
+        {"quantity": " 2"},
+        {"quantity": "\u0662"},
+        {"quantity": 2},
+        {"price_major": "25,00"},
+        {"price_major": "1,299.00"},
+        {"price_major": "25"},
+        {"price_major": " 25.00"},
+        {"price_major": "1234567890123.99"},
+        {"price_major": 25.0},
+        {"name": " "},
+        {"content_type": ""},
+        {"id": "x" * 1024},
+        {"id": "x" * 1025},
+        {"id": "x" * 600, "name": "y" * 600},
+        {"group_id": "G-1"},
+        {"currency": "EUR"},
+        {"price": "30.00"},
+    ],
+)
+@pytest.mark.parametrize("currency, separator", [("USD", "."), ("EUR", ","), ("JPY", "."), ("KWD", "."), (None, ".")])
+def test_plain_items_are_read_as_the_item_by_item_path_reads_them(change, currency, separator):
+    # GIVEN plain items around one that differs in one way (some keep it plain, the rest must not be)
+    items = [PLAIN_ITEM, {**PLAIN_ITEM, **change}, PLAIN_ITEM]
+    values = {"contents": items, **({"currency": currency} if currency else {})}
+    # WHEN the items are built, and each is read on its own by the general path
+    b = wire_build._Builder(values, separator)
+    contents = wire_build._build_contents(b, currency)
+    general = wire_build._Builder(values, separator)
+    expected = [wire_build._build_item(general, item, position, currency) for position, item in enumerate(items)]
+    # THEN both give the same items, errors and warnings, in the same order
+    assert contents == [item for item in expected if item is not None]
+    assert [list(item) for item in contents] == [list(item) for item in expected if item is not None]
+    assert (b.errors, b.warnings) == (general.errors, general.warnings)
 
 
 # ---- event data -----------------------------------------------------------------------

@@ -35,6 +35,8 @@ MAJOR_AMOUNT = {
 #: The commonest price ("129.99" under ".", "129,99" under ","): digits, the decimal separator, two
 #: decimals, too short to pass MAX_AMOUNT. MAJOR_AMOUNT reads it the same way, by its first alternative.
 CENTS = {decimal: re.compile(rf"[0-9]{{1,13}}{re.escape(decimal)}[0-9]{{2}}") for decimal in DECIMAL_SEPARATORS}
+#: A column of such prices joined by single spaces, for one regex call instead of one per price.
+CENTS_COLUMN = {decimal: re.compile(rf"{cents.pattern}(?: {cents.pattern})*") for decimal, cents in CENTS.items()}
 #: A mapped minor-unit amount as text; the length cap keeps int() from refusing it with a ValueError.
 MINOR_AMOUNT = re.compile(r"[0-9]{1,100}")
 #: Integers above this lose precision in JavaScript readers of the JSON.
@@ -107,6 +109,20 @@ def major_to_minor(raw: object, currency: str, decimal_separator: str = ".") -> 
     fraction = fraction[:places].ljust(places, "0")
     amount = int(whole) * 10**places + (int(fraction) if fraction else 0)
     return amount if amount <= MAX_AMOUNT else _checked(amount)  # never negative: made of digits
+
+
+def cents_column(prices: list[str], currency: str, decimal_separator: str = ".") -> list[int] | None:
+    """What major_to_minor gives each of these prices when all are written as CENTS writes them and the
+    currency has two decimals (its fast path), else None: the column is read with one regex call.
+    """
+    if currency in ZERO_DECIMAL or currency in THREE_DECIMAL:
+        return None
+    joined = " ".join(prices)
+    if CENTS_COLUMN[decimal_separator].fullmatch(joined) is None:
+        return None
+    digits = joined.replace(decimal_separator, "").split(" ")
+    # As many parts as prices: no price holds a space of its own, so each matched CENTS whole.
+    return list(map(int, digits)) if len(digits) == len(prices) else None
 
 
 def _split_amount(text: str, decimal_separator: str) -> tuple[str, str]:

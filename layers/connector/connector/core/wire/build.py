@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from operator import itemgetter
 from urllib.parse import urlsplit
 
 from connector.core import coerce, money, normalize
@@ -410,15 +411,71 @@ ITEM_KEYS = frozenset({*CONTENT_ITEM_FIELDS, *ITEM_PRICE_KEYS})
 _QUANTITY_DIGITS = 9
 
 
+#: The keys of the commonest item: the one connector/core/tealium.py builds from a full set of retail columns.
+PLAIN_ITEM_KEYS = ("id", "name", "content_type", "quantity", "price_major")
+_plain_item_values = itemgetter(*PLAIN_ITEM_KEYS)
+
+
 def _build_contents(b: _Builder, currency: str | None) -> list[dict[str, object]]:
+    items = _as_list(b.values.get("contents"))
+    contents = _plain_contents(items, currency, b.decimal_separator)
+    if contents is not None:
+        return contents
     contents = []
-    for position, item in enumerate(_as_list(b.values.get("contents"))):
+    for position, item in enumerate(items):
         if not isinstance(item, dict):
             b.errors.append(Issue(f"data.contents[{position}]", "must be an object"))
             continue
         wire_item = _build_item(b, item, position, currency)
         if wire_item is not None:
             contents.append(wire_item)
+    return contents
+
+
+def _plain_contents(items: list[object], currency: str | None, separator: str) -> list[dict[str, object]] | None:
+    """The wire items `_build_item` makes of these items when all are plain, else None (it then reads them).
+
+    Plain: a dict of exactly PLAIN_ITEM_KEYS, all text; id, name and content_type not blank and together
+    within MAX_TEXT_CHARS; a quantity of at most _QUANTITY_DIGITS ASCII digits; prices that
+    money.cents_column reads in a two-decimal currency. No rule can refuse or warn about such an item, so
+    each value is checked once: this runs for every item of every event that carries retail items.
+    """
+    if currency is None or money.exponent(currency) != 2:
+        return None  # no price could be read by money.cents_column: the general path decides
+    contents, prices = [], []
+    for item in items:
+        if type(item) is not dict or len(item) != len(PLAIN_ITEM_KEYS):
+            return None
+        try:
+            item_id, name, content_type, quantity, price = _plain_item_values(item)
+        except KeyError:
+            return None
+        if not (type(item_id) is type(name) is type(content_type) is type(quantity) is type(price) is str):
+            return None
+        # Within the limit together, so each is; longer texts take the general path.
+        if len(item_id) + len(name) + len(content_type) > MAX_TEXT_CHARS:
+            return None
+        item_id, name, content_type = item_id.strip(), name.strip(), content_type.strip()
+        if not (item_id and name and content_type and len(quantity) <= _QUANTITY_DIGITS):
+            return None
+        if not (quantity.isascii() and quantity.isdigit()):
+            return None
+        # The amount is read below, with the whole column; its key is written now, in OpenAI's order.
+        wire_item = {
+            "id": item_id,
+            "name": name,
+            "content_type": content_type,
+            "quantity": int(quantity),
+            "amount": None,
+            "currency": currency,
+        }
+        contents.append(wire_item)
+        prices.append(price)
+    amounts = money.cents_column(prices, currency, separator)
+    if amounts is None:
+        return None
+    for wire_item, amount in zip(contents, amounts, strict=True):
+        wire_item["amount"] = amount
     return contents
 
 
