@@ -23,6 +23,8 @@ MILLISECONDS_BELOW = 1e14
 MICROSECONDS_BELOW = 1e17
 #: Nanoseconds past the year 2262 are no real event time (and larger integers overflow a float).
 MAX_EPOCH = 1e19
+#: Whole seconds written with at most this many digits are below SECONDS_BELOW.
+_SECONDS_DIGITS = 11
 
 
 def parse_bool(raw: object) -> bool:
@@ -54,6 +56,12 @@ _NUMBER = (int, float)
 
 def parse_epoch_ms(raw: object) -> int:
     """Epoch seconds, milliseconds, micro- or nanoseconds (told apart by magnitude), or ISO 8601."""
+    # The two commonest forms, read as the general path below reads them: milliseconds as a JSON
+    # integer (post_time), and whole seconds as digits (tealium_timestamp_epoch), exact as floats too.
+    if type(raw) is int and SECONDS_BELOW <= raw < MILLISECONDS_BELOW:
+        return raw
+    if type(raw) is str and len(raw) <= _SECONDS_DIGITS and raw.isascii() and raw.isdigit() and int(raw) > 0:
+        return int(raw) * 1000
     if isinstance(raw, bool):
         raise InvalidValue("must be an epoch time or an ISO 8601 date-time")
     if isinstance(raw, str):

@@ -46,7 +46,8 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         value = attributes.get(attribute)
         if value is None:
             value = payload.lookup(attribute)
-        if value not in (None, "", []):
+        # Anything but None, "" and []; a truthy value, the common case, is none of them (one cheap test).
+        if value or (value is not None and value != "" and value != []):
             values[name], sources[name] = value, attribute
     # Custom properties keep their JSON type; an attribute the payload lacks is left out, not sent as null.
     if action.custom_data:  # most actions have none: no dicts to build
