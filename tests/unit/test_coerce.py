@@ -126,3 +126,14 @@ def test_consent_is_granted_only_by_an_explicit_yes(raw):
 @pytest.mark.parametrize("raw", [None, False, 0, "0", "false", "no", "denied", "", "maybe", 2, [], {}, 1.0])
 def test_anything_else_is_no_consent(raw):
     assert coerce.grants_consent(raw) is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(epoch=st.integers(min_value=1, max_value=10**14 - 1), zeros=st.integers(min_value=0, max_value=3))
+@example(epoch=10**11 - 1, zeros=0)
+@example(epoch=10**11, zeros=0)
+def test_an_epoch_reads_the_same_as_an_integer_a_float_or_digits(epoch, zeros):
+    # Integers and digit strings take shorter paths than floats and padded text: all four agree
+    as_float = coerce.parse_epoch_ms(float(epoch))
+    assert coerce.parse_epoch_ms(epoch) == as_float
+    assert coerce.parse_epoch_ms("0" * zeros + str(epoch)) == as_float == coerce.parse_epoch_ms(f" {epoch} ")
