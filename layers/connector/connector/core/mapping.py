@@ -38,7 +38,7 @@ def map_values(action: ActionConfig, payload: Payload) -> dict[str, object]:
 
 
 def map_event(action: ActionConfig, payload: Payload) -> Mapped:
-    mapped = Mapped({})
+    mapped = Mapped({}, {}, [])  # given, not made by the default factories: one is built per event
     values, sources = mapped.values, mapped.sources
     attributes = payload.attributes
     for name, attribute in action.mappings.items():

@@ -23,7 +23,6 @@ _SHA256_HEX_CHARS = 64
 PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 PHONE_DIGITS = re.compile(r"[0-9]{8,15}")
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
-COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 #: Characters a postal code keeps (docs/wire-contract.md: ASCII letters, digits, spaces, hyphens).
 POSTAL_CODE_DROPPED = re.compile(r"[^A-Za-z0-9 \-]")
 POSTAL_CODE_ALNUM = re.compile(r"[A-Za-z0-9]")
@@ -117,7 +116,8 @@ def normalize_name(raw: object) -> str:
 
 def normalize_country(raw: object) -> str:
     country = as_text(raw)
-    if not COUNTRY_CODE.fullmatch(country):
+    # Two ASCII letters (an ISO 3166-1 alpha-2 code in any case).
+    if not (len(country) == 2 and country.isascii() and country.isalpha()):
         raise InvalidValue("must be a two-letter ISO 3166-1 alpha-2 code")
     return country.upper()
 

@@ -325,14 +325,14 @@ def read_payload(document: object, index: int = 0) -> Payload:
         cookies, udo = _dict(data.get("firstparty_tealium_cookies")), _dict(data.get("udo"))
         return Payload(document, "event", {**cookies, **document, **udo}, cookies, (document, data))
     if _is_visitor_json(document):
-        visit = _dict(document.get("current_visit"))
-        last_event = _dict(visit.get("last_event"))
-        data = _dict(last_event.get("data"))
-        last_udo = _dict(data.get("udo"))
+        # What _dict does, inline as below: a part that is no dict reads as an empty one.
+        visit = s if isinstance(s := document.get("current_visit"), dict) else EMPTY
+        last_event = s if isinstance(s := visit.get("last_event"), dict) else EMPTY
+        data = s if isinstance(s := last_event.get("data"), dict) else EMPTY
+        last_udo = s if isinstance(s := data.get("udo"), dict) else EMPTY
         # The first scope that has a name wins, so it comes last: the visitor's properties, metrics,
         # dates and flags, then the current visit's, then the last event's data layer, then the document.
-        # A section that is no dict merges nothing: the check is written inline (what _dict does,
-        # without its ten calls an event).
+        # A section that is no dict merges nothing.
         attributes = {
             **document,
             **last_udo,
