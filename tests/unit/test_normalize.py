@@ -331,3 +331,20 @@ def test_the_name_normalizer_raises_only_invalid_value_is_idempotent_and_emits_n
         assert not any(c.isspace() or c in string.punctuation for c in name)
         assert name == name.lower()
         assert normalize.normalize_name(name) == name
+
+
+def _phone_by_the_rule(text: str) -> str | None:
+    """docs/wire-contract.md's phone rule, spelled out with the regexes alone (no shortcut)."""
+    digits = normalize.PHONE_SEPARATORS.sub("", text.strip()).removeprefix("+").lstrip("0")
+    return digits if normalize.PHONE_DIGITS.fullmatch(digits) else None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet="0123456789 -().+\t\u00a0\u2003x#٣", max_size=22))
+def test_phone_numbers_follow_the_rule_whatever_their_separators(text):
+    # The usual separators are removed without the regex: any text reads as the rule reads it
+    expected = _phone_by_the_rule(text)
+    try:
+        assert normalize.normalize_phone(text) == expected
+    except InvalidValue:
+        assert expected is None

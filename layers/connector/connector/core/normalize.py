@@ -89,7 +89,14 @@ def normalize_email(raw: object) -> str:
 
 def normalize_phone(raw: object) -> str:
     # Refuse rather than guess: only known separators are removed, never other characters.
-    digits = PHONE_SEPARATORS.sub("", as_text(raw)).removeprefix("+").lstrip("0")
+    text = as_text(raw)
+    # The usual separators removed without the regex; a number with any other character (a tab, a
+    # letter) takes the regex, which removes every whitespace character too.
+    digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
+    digits = digits.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        digits = PHONE_SEPARATORS.sub("", text).removeprefix("+")
+    digits = digits.lstrip("0")
     if not PHONE_DIGITS.fullmatch(digits):
         raise InvalidValue("must be 8-15 digits after removing spaces, ( ) . - a leading + and leading zeros")
     return digits
