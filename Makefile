@@ -10,7 +10,7 @@ PY13_DIR := $(dir $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve cli test soak lint bench samples build validate lock clean
+.PHONY: setup demo serve cli test soak lint bench differential samples build validate lock clean
 
 $(BIN)/.installed: requirements-dev.txt layers/connector/requirements.in layers/xray/requirements.in
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ soak: setup  ## the fault-injection soak test (20,000 events, a few minutes)
 bench: setup  ## benchmarks: figures as ratios to a baseline measured in the same run
 	$(BIN)/pip install --quiet -r bench/requirements.txt  # the peer SDK compared against; not in the layer
 	$(BIN)/python -m bench $(ARGS)
+
+differential: setup  ## the core path against a git revision on varied payloads: make differential REV=main
+	$(BIN)/python -m bench.differential $(or $(REV),main) $(ARGS)
 
 samples: setup  ## refresh the `sam local` samples in events/ (timestamps must be within 7 days)
 	$(BIN)/python -m local.samples

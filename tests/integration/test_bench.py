@@ -39,3 +39,21 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     latency = results["latency"]
     assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)
     assert "End to end" in completed.stdout and "added" in completed.stdout
+
+
+def test_differential_run_finds_this_tree_identical_to_its_own_commit():
+    # GIVEN a connector package with no uncommitted change (else the two trees may rightly differ)
+    changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "layers/connector/connector"], cwd=ROOT)
+    if changed.returncode != 0:
+        pytest.skip("the connector package has uncommitted changes")
+    # WHEN the differential run compares it with HEAD's, exported by git
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.differential", "HEAD", "--seeds", "1", "--payloads", "100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # THEN every answer is the same: the generator and the core path are deterministic
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "seed 1: identical to HEAD" in run.stdout
