@@ -280,42 +280,31 @@ def _add_distinct(b: _Builder, target: list[str], wire_name: str, value: str) ->
     target.append(value)
 
 
-def _user_columns() -> tuple[tuple[str, str, Callable[[object], str]], ...]:
-    """(mapping key, OpenAI list, normalizer) of every list-valued user field, in a fixed order."""
-    columns = []
+def _user_field_rules() -> dict[str, tuple[str, Callable[[object], str], str | None]]:
+    """Mapping key -> (OpenAI's name, its rule, and for a single-valued field the field its warning names),
+    in the user object's order: the lists (hashed, then raw), then the single values."""
+    rules: dict[str, tuple[str, Callable[[object], str], str | None]] = {}
     for name, hashed_list in HASHED_USER_LISTS.items():
-        columns.append((name, hashed_list, normalize.HASHERS[name]))
-        columns.append((f"{name}_sha256", hashed_list, normalize.check_prehashed))
+        rules[name] = (hashed_list, normalize.HASHERS[name], None)
+        rules[f"{name}_sha256"] = (hashed_list, normalize.check_prehashed, None)
     for name, hashed_list in RAW_HASHED_USER_LISTS.items():
-        columns.append((name, hashed_list, normalize.HASHERS[name]))
+        rules[name] = (hashed_list, normalize.HASHERS[name], None)
     for name, plain_list in PLAIN_USER_LISTS.items():
-        columns.append((name, plain_list, normalize.PLAIN[name]))
-    return tuple(columns)
+        rules[name] = (plain_list, normalize.PLAIN[name], None)
+    for name, wire_name in USER_SCALARS.items():
+        rules[name] = (wire_name, normalize.PLAIN[name], f"user.{name}")
+    return rules
 
 
-USER_COLUMNS = _user_columns()
-#: (mapping key, OpenAI's name, the field a warning names, normalizer) of each single-valued user field.
-USER_SCALAR_COLUMNS = tuple(
-    (name, wire_name, f"user.{name}", normalize.PLAIN[name]) for name, wire_name in USER_SCALARS.items()
-)
+USER_FIELD_RULES = _user_field_rules()
 #: Every user mapping key.
-USER_FIELDS = frozenset(key for key, _, _ in USER_COLUMNS) | frozenset(USER_SCALARS)
-
-
-#: Every user mapping key -> its place in the user object, OpenAI's name, its rule, and, for a
-#: single-valued field, the field its warning names (None for a list).
-USER_FIELD_RULES: dict[str, tuple[int, str, Callable[[object], str], str | None]] = {
-    key: (position, wire_name, normalizer, scalar_field)
-    for position, (key, wire_name, normalizer, scalar_field) in enumerate(
-        [(key, target, normalizer, None) for key, target, normalizer in USER_COLUMNS]
-        + [(key, wire_name, normalizer, field_name) for key, wire_name, field_name, normalizer in USER_SCALAR_COLUMNS]
-    )
-}
-_user_position = {key: rule[0] for key, rule in USER_FIELD_RULES.items()}.__getitem__
+USER_FIELDS = frozenset(USER_FIELD_RULES)
+#: A user field's place in USER_FIELD_RULES: the order of the user object's lists and of their warnings.
+_user_position = {key: position for position, key in enumerate(USER_FIELD_RULES)}.__getitem__
 
 
 def _build_user(b: _Builder) -> dict[str, object]:
-    """The user object: lists (in USER_COLUMNS order), then single values; a bad value is dropped and warned."""
+    """The user object: lists, then single values (USER_FIELD_RULES' order); a bad value is dropped and warned."""
     values = b.values
     # Only the user fields the event has are visited (most events map a few of the nineteen), in the
     # order of USER_FIELD_RULES, which is the order of the lists and of their warnings.
@@ -325,14 +314,11 @@ def _build_user(b: _Builder) -> dict[str, object]:
         raw = values[key]
         if raw is None:
             continue
-        _, wire_name, normalizer, scalar_field = USER_FIELD_RULES[key]
+        wire_name, normalizer, scalar_field = USER_FIELD_RULES[key]
         if scalar_field is not None:
-            if raw == "":
-                continue
-            try:
-                user[wire_name] = normalizer(raw)
-            except InvalidValue as problem:
-                b.warnings.append(Issue(scalar_field, str(problem)))
+            value = b.read(key, scalar_field, normalizer, drop_only=True)
+            if value is not None:
+                user[wire_name] = value
             continue
         if type(raw) is str and wire_name not in user:
             # One text value for a list not started yet, the common case: what the loop below does, in short.
