@@ -12,6 +12,7 @@ from connector.core.wire.request import encode_event, request_body
 
 from local.apigw import proxy_event
 from local.openai_standin import Fault
+from tests.support.core import EMAIL_ADA_SHA256, SAMPLE_PURCHASE_DATA
 from tests.support.loopback import STANDIN_KEY, STANDIN_PIXEL, call, fast_client, purchase, queued_messages
 
 pytestmark = pytest.mark.integration
@@ -31,30 +32,8 @@ def test_realtime_purchase_reaches_openai_byte_for_byte(ingest_app, standin, lam
     assert request.headers["Authorization"] == f"Bearer {STANDIN_KEY}"
     sent = request.json["events"][0]
     assert request.json["validate_only"] is False
-    assert sent["user"]["emails_sha256"] == ["b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"]
-    assert sent["data"] == {
-        "type": "contents",
-        "amount": 12999,
-        "currency": "USD",
-        "contents": [
-            {
-                "id": "SKU-RED-M",
-                "name": "Red T-Shirt",
-                "content_type": "apparel",
-                "quantity": 2,
-                "amount": 2500,
-                "currency": "USD",
-            },
-            {
-                "id": "SKU-BLU-L",
-                "name": "Blue Hoodie",
-                "content_type": "apparel",
-                "quantity": 1,
-                "amount": 7999,
-                "currency": "USD",
-            },
-        ],
-    }
+    assert sent["user"]["emails_sha256"] == [EMAIL_ADA_SHA256]
+    assert sent["data"] == SAMPLE_PURCHASE_DATA
     assert request.body == request_body([encode_event(sent)], False, "tealium-openai-connector-aws")
 
 

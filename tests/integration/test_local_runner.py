@@ -19,39 +19,13 @@ from local import demo_samples, local_connector, runner
 from local.demo_output import Console
 from local.http_front import MAX_PAYLOAD_BYTES, HttpFront
 from tests.support import leak_guard
+from tests.support.core import EMAIL_ADA_SHA256, EMAIL_USER_SHA256, EXTERNAL_ID_SHA256, PHONE_RO_SHA256
+from tests.support.core import SAMPLE_PURCHASE_DATA as PURCHASE_DATA
 from tests.support.loopback import STANDIN_KEY
 from tests.support.repo import ROOT
 
 pytestmark = pytest.mark.integration
 
-# The contract's vectors (docs/wire-contract.md) for the raw values in events/tealium/.
-EMAIL_ADA_SHA256 = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
-EMAIL_USER_SHA256 = "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514"
-PHONE_RO_SHA256 = "af9e136cc1c34ac87999ef8bd28b3d15c08a75b9ae1c2018b39c0f37c23296bd"
-EXTERNAL_ID_SHA256 = "382211e688c29ae2dcce0b401999831aec27161d9bc0ffd092545a828a18bbc8"
-PURCHASE_DATA = {
-    "type": "contents",
-    "amount": 12999,
-    "currency": "USD",
-    "contents": [
-        {
-            "id": "SKU-RED-M",
-            "name": "Red T-Shirt",
-            "content_type": "apparel",
-            "quantity": 2,
-            "amount": 2500,
-            "currency": "USD",
-        },
-        {
-            "id": "SKU-BLU-L",
-            "name": "Blue Hoodie",
-            "content_type": "apparel",
-            "quantity": 1,
-            "amount": 7999,
-            "currency": "USD",
-        },
-    ],
-}
 PAGE_VIEW_ID = json.loads((ROOT / "events" / "tealium" / "pageview-event.json").read_text())["event_id"]
 
 

@@ -36,6 +36,31 @@ COUNTRY_US_SHA256 = "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a9
 CITY_NEW_YORK_SHA256 = "350c754ba4d38897693aa077ef43072a859d23f613443133fecbbd90a3512ca5"
 ZIP_12345_SHA256 = "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5"
 
+#: The wire `data` of events/tealium/purchase-event.json (its retail extension's two items).
+SAMPLE_PURCHASE_DATA = {
+    "type": "contents",
+    "amount": 12999,
+    "currency": "USD",
+    "contents": [
+        {
+            "id": "SKU-RED-M",
+            "name": "Red T-Shirt",
+            "content_type": "apparel",
+            "quantity": 2,
+            "amount": 2500,
+            "currency": "USD",
+        },
+        {
+            "id": "SKU-BLU-L",
+            "name": "Blue Hoodie",
+            "content_type": "apparel",
+            "quantity": 1,
+            "amount": 7999,
+            "currency": "USD",
+        },
+    ],
+}
+
 
 def bundled_actions() -> dict[str, ActionConfig]:
     return load_actions(BUNDLED_ACTIONS)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from connector.core import normalize
+from connector.core.actions import MAPPABLE_FIELDS
 from connector.core.wire import build as wire_build
 from connector.core.wire.build import (
     CUSTOM_DATA,
@@ -741,23 +742,8 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=10,
 )
-FIELDS = sorted(
-    {
-        "id",
-        "timestamp_ms",
-        "oppref",
-        "source_url",
-        "action_source",
-        "opt_out",
-        "amount",
-        "amount_major",
-        "currency",
-        "plan_id",
-        "contents",
-    }
-    | USER_FIELDS
-    | {CUSTOM_DATA}
-)
+#: Every key mapped values may hold: what an action maps, the automapped major-unit amount, custom data.
+FIELDS = sorted(MAPPABLE_FIELDS | {"amount_major", CUSTOM_DATA})
 
 
 @settings(max_examples=300, deadline=None)
