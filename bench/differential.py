@@ -24,6 +24,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+# No connector import here (and none of bench.payloads, which imports it): each side of the
+# comparison imports its own tree's connector, in its own interpreter, in `answers`.
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ("purchase-event.json", "pageview-event.json", "visitor.json")
 #: Later than every sample's timestamp: the window check sees some events as too old, some not.
