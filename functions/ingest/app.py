@@ -23,6 +23,7 @@ app = APIGatewayRestResolver()
 service = build_ingest_service(
     default_actions=Path(__file__).with_name("actions.json"),
     on_actions_rejected=actions_rejected_reporter(logger, metrics),
+    logger=logger,  # writes the event trail (EVENT_TRAIL)
 )
 
 

@@ -15,6 +15,7 @@ from connector.adapters.api_keys import ApiKeys
 from connector.adapters.openai_client import OpenAIClient
 from connector.adapters.sdk_logging import quiet_sdk_loggers
 from connector.adapters.sqs_queue import sqs_queue
+from connector.adapters.trail_log import LoggerTrail
 from connector.core.actions import ActionConfig, load_actions
 from connector.core.errors import ConfigError
 from connector.core.settings import Settings
@@ -23,6 +24,8 @@ from connector.services.delivery import Sender
 from connector.services.ingest import IngestService
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
     from connector.services.batch import BatchService
 
 
@@ -37,17 +40,21 @@ def build_ingest_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    logger: Logger | None = None,
 ) -> IngestService:
+    """`logger`: the function's Logger, which writes the event trail (EVENT_TRAIL) and its warnings."""
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
     actions = configured_actions(settings, default_actions, on_actions_rejected)
-    return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
+    trail = LoggerTrail(logger, settings.event_trail) if logger else None
+    return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url), trail=trail)
 
 
 def build_batch_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    logger: Logger | None = None,
 ) -> BatchService:
     """The sender loads the same settings and actions document as ingest, checked the same way: where
     a queued event goes comes from here, never from the message."""
@@ -56,8 +63,13 @@ def build_batch_service(
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
     routes = ActionRoutes(configured_actions(settings, default_actions, on_actions_rejected), settings)
+    trail = LoggerTrail(logger, settings.event_trail) if logger else None
     return BatchService(
-        build_sender(settings), sqs_queue(settings.dead_letter_queue_url), routes, settings.max_receive_count
+        build_sender(settings),
+        sqs_queue(settings.dead_letter_queue_url),
+        routes,
+        settings.max_receive_count,
+        trail=trail,
     )
 
 
