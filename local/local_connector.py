@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import secrets
 import threading
 import time
@@ -42,6 +43,8 @@ from local.template import event_source_settings, function_properties, load_temp
 ROOT = Path(__file__).resolve().parent.parent
 #: Git-ignored; --serve writes a copy of the purchase sample stamped now there for curl.
 STATE_DIR = ROOT / ".local-state"
+#: Every log line of both functions (the event trail among them), for `python -m connector trace ID --local`.
+LOG_FILE = STATE_DIR / "functions.log"
 
 #: The x-api-key the front wants (API Gateway's usage-plan key when deployed); the README's curl uses it.
 LOCAL_API_KEY = "local-api-key"
@@ -67,6 +70,9 @@ class Options:
     pixel_id: str = LOCAL_PIXEL_ID
     quiet: bool = False
     verbose: bool = False
+    #: Where the functions' log lines go, started afresh each run (the console shows WARNING and above
+    #: unless verbose); `trace --log-file` and `report --log-file` read it.
+    log_file: Path = LOG_FILE
 
 
 class LocalConnector:
@@ -118,6 +124,7 @@ class LocalConnector:
         stack.callback(parameters.clear_caches)  # load_handler clears them before each load
         self.ingest_app = load_handler("ingest")
         self.batch_app = load_handler("batch_sender")
+        self._log_to_file()
 
         ingest = function_properties(template, "IngestFunction")
         self.front = HttpFront(
@@ -158,9 +165,27 @@ class LocalConnector:
             POWERTOOLS_TRACE_DISABLED="1",
             POWERTOOLS_METRICS_NAMESPACE=METRICS_NAMESPACE,
         )
-        if not self.options.verbose:  # keep the output readable: no INFO logs, no metric blobs
-            env |= {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+        # INFO, for the trail lines in the log file; the console shows them only when verbose (_log_to_file).
+        env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+        if not self.options.verbose:  # keep the output readable: no metric blobs
+            env["POWERTOOLS_METRICS_DISABLED"] = "true"
         return env
+
+    def _log_to_file(self) -> None:
+        """Both functions log through one Powertools logger (one service name): its lines go to the log file
+        too, as CloudWatch Logs would keep them; the console keeps WARNING and above unless verbose."""
+        functions_logger = self.ingest_app.logger
+        service_logger = logging.getLogger(functions_logger.service)
+        self.options.log_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(self.options.log_file, mode="w", encoding="utf-8")
+        to_file.setFormatter(functions_logger.registered_formatter)
+        service_logger.addHandler(to_file)
+        self._stack.callback(to_file.close)
+        self._stack.callback(service_logger.removeHandler, to_file)
+        console = functions_logger.registered_handler
+        if not self.options.verbose:
+            self._stack.callback(console.setLevel, console.level)
+            console.setLevel(logging.WARNING)
 
     def start_batch_sender(self) -> None:
         """Start the poller (once). The demo starts it after posting its samples: its queued events then
@@ -345,6 +370,10 @@ class LocalConnector:
                 f"  Fault injection:   curl -X POST {self.standin.base_url}/_standin/faults"
                 """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (README: the stand-in)"""
             )
+        log = self.options.log_file
+        log_name = log.relative_to(ROOT) if log.is_relative_to(ROOT) else log
+        line(f"  Follow one event:  make cli ARGS='trace ORD-10042 --log-file {log_name}'  (the functions' log)")
+        line(f"  Match quality:     make cli ARGS='report --log-file {log_name}'  (printed on Ctrl-C too)")
         line("Each call to the front and each request OpenAI receives is printed below (--quiet: no event bodies).")
         self._serving = True
         seen = len(self.recorded_requests())
