@@ -177,7 +177,9 @@ class LocalConnector:
         functions_logger = self.ingest_app.logger
         service_logger = logging.getLogger(functions_logger.service)
         self.options.log_file.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.FileHandler(self.options.log_file, mode="w", encoding="utf-8")
+        self.options.log_file.write_text("", encoding="utf-8")  # a fresh log per run
+        # Appending (O_APPEND): `redrive` run beside it appends its trail lines to the same file.
+        to_file = logging.FileHandler(self.options.log_file, mode="a", encoding="utf-8")
         to_file.setFormatter(functions_logger.registered_formatter)
         service_logger.addHandler(to_file)
         self._stack.callback(to_file.close)

@@ -26,6 +26,8 @@ def metric_rows(template: dict) -> list[tuple[str, list[str]]]:
     """(widget title, [namespace, metric, dim, value, ...]) with the "." shorthand expanded."""
     rows = []
     for widget in dashboard(template)["widgets"]:
+        if widget["type"] != "metric":
+            continue
         previous: list[str] = []
         for row in widget["properties"]["metrics"]:
             values = [value for value in row if isinstance(value, str)]
@@ -54,6 +56,11 @@ def test_dashboard_shows_what_an_operator_asks_for(template):
         "Dead-letter queue depth",
         "Cold starts",
         "Configuration and unexpected errors",
+        # Logs Insights over the event trail (tests/unit/test_trail_dashboard.py)
+        "Match keys: share of sent events carrying each, per action",
+        "Sent without a strong key (oppref, email, phone, external id), per action",
+        "Rejected and dead-lettered events by field",
+        "Warnings: an action sends events OpenAI can hardly attribute (per container)",
     ]
 
 
