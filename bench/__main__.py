@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "connector"), str(ROOT)]
 
-from bench import batch, coldstart, core, cost, latency, layer, peer  # noqa: E402
+from bench import batch, coldstart, core, cost, latency, layer, peer, trail  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -187,6 +187,8 @@ def main() -> int:
         f"log bytes per ingest invocation (INFO line + metrics, as deployed): {ends['ingest_log_bytes']}"
     )
 
+    trail_bytes = trail.run()
+    results["trail"] = trail_bytes
     purchase = next(r for r in core_rows if r["action"] == "purchase")
     typical = batch_result["rows"][1]
     costs = cost.run(
@@ -196,6 +198,7 @@ def main() -> int:
         typical["event_bytes"],
         typical["message_bytes"],
         ends["ingest_log_bytes"],
+        (trail_bytes["realtime_bytes_per_event"], trail_bytes["batched_bytes_per_event"]),
     )
     results["cost"] = costs
     inputs = costs["inputs"]
@@ -219,6 +222,7 @@ def main() -> int:
         [[item, *(usd(m, item) for m in modes)] for item in items]
         + [
             ["total", *(f"{m['usd']:.2f}" for m in modes)],
+            ["total with EVENT_TRAIL=off", *(f"{m['usd_trail_off']:.2f}" for m in modes)],
             ["ratio: total / Lambda charges alone", *(f"{m['usd'] / lambda_usd(m):.1f}x" for m in modes)],
         ],
     )
@@ -232,6 +236,17 @@ def main() -> int:
             f"   ingress, {calls}: REST API + API key ${ingress['rest_usd']:.3f} vs HTTP API ${ingress['http_usd']:.3f}"
             f" + cached Lambda authorizer ${ingress['authorizer_usd']:.5f} ({ingress['authorizer_calls']} calls)"
         )
+
+    _table(
+        "7. Event trail: log bytes of one event's trail line per step, as a deployed function writes it "
+        "(Lambda context keys, correlation and X-Ray ids included)",
+        ["step", "bytes"],
+        [[step, str(size)] for step, size in trail_bytes["steps"].items()]
+        + [
+            ["per event, real-time (received + sent)", str(trail_bytes["realtime_bytes_per_event"])],
+            ["per event, batched (received + queued + batch sent)", str(trail_bytes["batched_bytes_per_event"])],
+        ],
+    )
 
     results["seconds"] = time.perf_counter() - started
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 
 Prices are us-east-1 list prices (first tier, no free tier), each a named constant with its page.
 Traffic figures (rate, round trips, log line sizes) are ASSUMPTIONS, also named; CPU time comes from
-this run's core and batch benchmarks, and the ingest's log bytes from the end-to-end benchmark when
-it ran. `model()` is pure arithmetic on its inputs, so tests check it with fixed numbers.
+this run's core and batch benchmarks, the ingest's log bytes from the end-to-end benchmark when
+it ran, and the event trail's bytes per event from bench/trail.py (its own line item: EVENT_TRAIL=off
+removes it). `model()` is pure arithmetic on its inputs, so tests check it with fixed numbers.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ EVENTS_PER_SENDER_INVOCATION = 1000
 #: SQS ReceiveMessage returns at most 10 messages; DeleteMessageBatch takes at most 10.
 SQS_MESSAGES_PER_REQUEST = 10
 MONTH_SECONDS = 30 * 24 * 3600
+#: The line item of the event trail's log lines: what EVENT_TRAIL=off saves.
+TRAIL_ITEM = "CloudWatch Logs ingested, event trail (GB)"
 PER_MILLION = 1_000_000
 
 
@@ -97,6 +100,10 @@ class Inputs:
     ingest_log_bytes: int  # the ingest function's own log bytes per invocation
     api_key_max_age_s: int
     events_per_second: float = EVENTS_PER_SECOND
+    #: The event trail's log bytes per event (bench/trail.py): real-time (received, sent) and batched
+    #: (received, queued, batch sent); 0 models EVENT_TRAIL=off.
+    trail_bytes_realtime: int = 0
+    trail_bytes_batched: int = 0
 
 
 def memory_mb() -> int:
@@ -174,6 +181,8 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
         PLATFORM_LOG_BYTES + SENDER_LOG_BYTES
     )
     items["CloudWatch Logs ingested (GB)"] = (log_bytes / 1e9, log_bytes / 1e9 * LOGS_PER_GB)
+    trail_bytes = PER_MILLION * (inputs.trail_bytes_batched if batched else inputs.trail_bytes_realtime)
+    items[TRAIL_ITEM] = (trail_bytes / 1e9, trail_bytes / 1e9 * LOGS_PER_GB)
 
     traces = calls * sampled_fraction(calls_per_second)
     if batched:
@@ -192,6 +201,7 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
         "ingest_ms": ingest_ms,
         "items": rows,
         "usd": sum(row["usd"] for row in rows),
+        "usd_trail_off": sum(row["usd"] for row in rows if row["item"] != TRAIL_ITEM),
     }
 
 
@@ -266,8 +276,10 @@ def run(
     event_bytes: int,
     message_bytes: int,
     ingest_log_bytes: int | None = None,
+    trail_bytes: tuple[int, int] = (0, 0),
 ) -> dict:
-    """core: payload -> wire bytes; send: SQS record -> request bodies, both per event on one full core."""
+    """core: payload -> wire bytes; send: SQS record -> request bodies, both per event on one full core;
+    trail_bytes: the event trail's log bytes per event, real-time and batched (bench/trail.py)."""
     from connector.core.settings import DEFAULT_API_KEY_MAX_AGE_SECONDS
 
     memory = memory_mb()
@@ -281,6 +293,8 @@ def run(
         message_bytes=message_bytes,
         ingest_log_bytes=INGEST_LOG_BYTES if ingest_log_bytes is None else ingest_log_bytes,
         api_key_max_age_s=DEFAULT_API_KEY_MAX_AGE_SECONDS,
+        trail_bytes_realtime=trail_bytes[0],
+        trail_bytes_batched=trail_bytes[1],
     )
     result = model(inputs, metric_count(), alarm_count())
     result["ingest_log_bytes_measured"] = ingest_log_bytes is not None

@@ -39,6 +39,20 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     latency = results["latency"]
     assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)
     assert "End to end" in completed.stdout and "added" in completed.stdout
+    # The event trail: every step measured, priced per event, and removed by EVENT_TRAIL=off.
+    trail = results["trail"]
+    assert set(trail["steps"]) == {
+        "ingest received",
+        "ingest sent",
+        "ingest queued",
+        "batch sent",
+        "batch dead_lettered",
+        "redrive moved",
+    }
+    assert trail["realtime_bytes_per_event"] == trail["steps"]["ingest received"] + trail["steps"]["ingest sent"]
+    for mode in results["cost"]["modes"]:
+        assert mode["usd_trail_off"] < mode["usd"], mode["mode"]
+    assert "Event trail" in completed.stdout and "EVENT_TRAIL=off" in completed.stdout
 
 
 def test_differential_run_finds_this_tree_identical_to_its_own_commit():

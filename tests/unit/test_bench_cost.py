@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -101,3 +102,18 @@ def test_http_api_ingress_prices_the_same_calls(result):
     assert one["rest_usd"] == pytest.approx(3.50)
     assert one["http_usd"] == pytest.approx(1.00)
     assert one["authorizer_calls"] == math.ceil(10_000 / cost.AUTHORIZER_CACHE_SECONDS)
+
+
+def test_the_event_trail_is_a_log_charge_of_its_own_that_trail_off_removes():
+    inputs = dataclasses.replace(INPUTS, trail_bytes_realtime=1_700, trail_bytes_batched=2_500)
+    with_trail = cost.model(inputs, metric_count=14, alarm_count=4)
+    realtime = mode(with_trail, "real-time, 1 event per call")
+    batched = mode(with_trail, "batched, 1 event per call")
+    # A million events x 1,700 bytes = 1.7 GB at $0.50; batched: 2.5 GB.
+    assert item(realtime, cost.TRAIL_ITEM)["quantity"] == pytest.approx(1.7)
+    assert item(realtime, cost.TRAIL_ITEM)["usd"] == pytest.approx(0.85)
+    assert item(batched, cost.TRAIL_ITEM)["usd"] == pytest.approx(1.25)
+    assert realtime["usd"] - realtime["usd_trail_off"] == pytest.approx(0.85)
+    # Off is the model without trail bytes at all.
+    without = mode(cost.model(INPUTS, metric_count=14, alarm_count=4), "real-time, 1 event per call")
+    assert without["usd"] == pytest.approx(realtime["usd_trail_off"])
