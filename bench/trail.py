@@ -1,12 +1,12 @@
 """The event trail's log bytes per event per step, measured on the lines the functions write.
 
 The real services (ingest, batch sender) run the bench's purchase through the real trail adapter
-(connector/adapters/trail_log.py) into a Powertools Logger that carries what a deployed function's
-lines carry: the Lambda context's keys (`inject_lambda_context` with a deployed-looking function name
-and ARN), the API Gateway correlation id on ingest, and the X-Ray trace id Lambda sets with active
-tracing. Every trail line is counted in UTF-8 bytes plus its newline; the cost model
-(bench/cost.py) adds them per event to the CloudWatch Logs charge, trail on against trail off.
-"""
+(connector/adapters/trail_log.py). The function's Logger carries what a deployed function's lines
+carry: the Lambda context's keys (`inject_lambda_context` with a deployed-looking function name and
+ARN), the API Gateway correlation id on ingest, and the X-Ray trace id Lambda sets with active
+tracing; the trail's own Logger takes the request id from it and nothing else. Every trail line is
+counted in UTF-8 bytes plus its newline; the cost model (bench/cost.py) adds them per event to the
+CloudWatch Logs charge, trail on against trail off."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ FUNCTION_NAMES = {
 }
 #: What Lambda puts in _X_AMZN_TRACE_ID with active tracing; Powertools logs its Root as xray_trace_id.
 TRACE_HEADER = "Root=1-6750a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
-#: Same length as template.yaml's POWERTOOLS_SERVICE_NAME ("openai-events-connector") and one per Logger:
+#: Same length as the functions' trail Logger's name ("openai-events-connector-trail") and one per run:
 #: Powertools sets a service's logger up once per process, and row 5 has set that one up already.
-SERVICES = iter(f"openai-events-bench-{n:03d}" for n in range(1000))
+SERVICES = iter(f"openai-events-bench-trail-{n:03d}" for n in range(1000))
 
 
 class _Context:
@@ -74,10 +74,13 @@ class _Queue:
         return [None] * len(messages)
 
 
-def _logger() -> tuple[Logger, io.StringIO]:
+def _logger() -> tuple[Logger, LoggerTrail, io.StringIO]:
+    """A function's Logger and the trail writing through its own, into one buffer."""
     out = io.StringIO()
-    logger = Logger(service=next(SERVICES), logger_handler=logging.StreamHandler(out))
-    return logger, out
+    function_logger = Logger(service=next(SERVICES), logger_handler=logging.StreamHandler(out))
+    trail_logger = Logger(service=next(SERVICES), logger_handler=logging.StreamHandler(out))
+    trail_logger.remove_keys(["location"])  # as connector/adapters/trail_log.py's trail_logger does
+    return function_logger, LoggerTrail(function_logger, trail=trail_logger), out
 
 
 def _lines(out: io.StringIO) -> list[str]:
@@ -105,9 +108,9 @@ def run() -> dict:
 def _measure() -> dict[str, int]:
     actions = payloads.actions()
     queue = _Queue()
-    logger, out = _logger()
+    logger, trail, out = _logger()
     ingest = IngestService(
-        payloads.SETTINGS, actions, Sender(_Client(), lambda route, force: "sk-bench"), queue, trail=LoggerTrail(logger)
+        payloads.SETTINGS, actions, Sender(_Client(), lambda route, force: "sk-bench"), queue, trail=trail
     )
 
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
@@ -124,10 +127,8 @@ def _measure() -> dict[str, int]:
     }
     batch_lines = []
     for reject in (False, True):
-        logger, out = _logger()
-        sender = BatchService(
-            Sender(_Client(reject), lambda route, force: "sk-bench"), _Queue(), routes, trail=LoggerTrail(logger)
-        )
+        logger, trail, out = _logger()
+        sender = BatchService(Sender(_Client(reject), lambda route, force: "sk-bench"), _Queue(), routes, trail=trail)
 
         @logger.inject_lambda_context
         def handle(event: dict, context: _Context, sender: BatchService = sender) -> None:

@@ -172,22 +172,26 @@ class LocalConnector:
         return env
 
     def _log_to_file(self) -> None:
-        """Both functions log through one Powertools logger (one service name): its lines go to the log file
-        too, as CloudWatch Logs would keep them; the console keeps WARNING and above unless verbose."""
-        functions_logger = self.ingest_app.logger
-        service_logger = logging.getLogger(functions_logger.service)
+        """Both functions log through the same two Powertools loggers (their service's, and its `-trail` one):
+        their lines go to the log file too, as CloudWatch Logs would keep them; the console keeps WARNING and
+        above unless verbose."""
+        from connector.adapters.trail_log import TRAIL_SERVICE_SUFFIX
+
+        service = self.ingest_app.logger.service
         self.options.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.options.log_file.write_text("", encoding="utf-8")  # a fresh log per run
-        # Appending (O_APPEND): `redrive` run beside it appends its trail lines to the same file.
-        to_file = logging.FileHandler(self.options.log_file, mode="a", encoding="utf-8")
-        to_file.setFormatter(functions_logger.registered_formatter)
-        service_logger.addHandler(to_file)
-        self._stack.callback(to_file.close)
-        self._stack.callback(service_logger.removeHandler, to_file)
-        console = functions_logger.registered_handler
-        if not self.options.verbose:
-            self._stack.callback(console.setLevel, console.level)
-            console.setLevel(logging.WARNING)
+        for name in (service, service + TRAIL_SERVICE_SUFFIX):
+            logger = logging.getLogger(name)
+            (console,) = logger.handlers  # Powertools' own, to stdout
+            # Appending (O_APPEND): `redrive` run beside it appends its trail lines to the same file.
+            to_file = logging.FileHandler(self.options.log_file, mode="a", encoding="utf-8")
+            to_file.setFormatter(console.formatter)
+            logger.addHandler(to_file)
+            self._stack.callback(to_file.close)
+            self._stack.callback(logger.removeHandler, to_file)
+            if not self.options.verbose:
+                self._stack.callback(console.setLevel, console.level)
+                console.setLevel(logging.WARNING)
 
     def start_batch_sender(self) -> None:
         """Start the poller (once). The demo starts it after posting its samples: its queued events then
@@ -373,9 +377,9 @@ class LocalConnector:
                 """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (README: the stand-in)"""
             )
         log = self.options.log_file
-        log_name = log.relative_to(ROOT) if log.is_relative_to(ROOT) else log
-        line(f"  Follow one event:  make cli ARGS='trace ORD-10042 --log-file {log_name}'  (the functions' log)")
-        line(f"  Match quality:     make cli ARGS='report --log-file {log_name}'  (printed on Ctrl-C too)")
+        where = "--local" if log == LOG_FILE else f"--log-file {log}"  # --local reads LOG_FILE
+        line(f"  Follow one event:  make cli ARGS='trace ORD-10042 {where}'  (the functions' log: {log.name})")
+        line(f"  Match quality:     make cli ARGS='report {where}'  (printed on Ctrl-C too)")
         line("Each call to the front and each request OpenAI receives is printed below (--quiet: no event bodies).")
         self._serving = True
         seen = len(self.recorded_requests())

@@ -90,7 +90,8 @@ def print_match_report(console: Console, log_file: Path) -> None:
     from connector.core.trail_queries import REPORT_QUERIES
 
     source = LogFileSource(log_file)
-    console.line(f"Match quality of this run (python -m connector report --log-file {log_file}):")
+    where = "--local" if log_file == LOG_FILE else f"--log-file {log_file}"
+    console.line(f"Match quality of this run (python -m connector report {where}):")
     for query in REPORT_QUERIES:
         try:
             rows = source.run(query.query, since_seconds=7 * 86400)

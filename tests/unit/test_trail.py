@@ -211,14 +211,18 @@ def test_a_dead_letter_that_could_not_be_parked_is_logged_as_retried():
 # ---- the Logger adapter --------------------------------------------------------------------------------------
 
 
-def capturing_logger() -> tuple[Logger, io.StringIO]:
+def capturing_trail(enabled: bool = True) -> tuple[LoggerTrail, io.StringIO]:
+    """A LoggerTrail whose function Logger and trail Logger both write to one buffer."""
     out = io.StringIO()
-    return Logger(service=f"trail-test-{uuid.uuid4().hex}", logger_handler=logging.StreamHandler(out)), out
+    name = f"trail-test-{uuid.uuid4().hex}"
+    function_logger = Logger(service=name, logger_handler=logging.StreamHandler(out))
+    function_logger.append_keys(function_request_id="8f2c1f7e-request", function_arn="arn:aws:lambda:...")
+    trail = Logger(service=f"{name}-trail", logger_handler=logging.StreamHandler(out))
+    return LoggerTrail(function_logger, enabled, trail), out
 
 
 def test_each_record_is_one_json_line_and_a_weak_action_is_warned_about_once():
-    logger, out = capturing_logger()
-    trail = LoggerTrail(logger)
+    trail, out = capturing_trail()
     weak = {"id": "PV-1", "type": "page_viewed", "user": {"ip_address": "198.51.100.23", "user_agent": "UA"}}
     for outcome in ("received", "sent", "sent"):
         trail.write(trail_record("batch", outcome, "page_view", weak))
@@ -227,11 +231,12 @@ def test_each_record_is_one_json_line_and_a_weak_action_is_warned_about_once():
     warning = lines[2]
     assert warning["level"] == "WARNING" and warning["action"] == "page_view"
     assert "198.51.100.23" not in out.getvalue()
+    # The trail's line holds the Lambda request id, not the rest of the function's context.
+    assert lines[0]["function_request_id"] == "8f2c1f7e-request" and "function_arn" not in lines[0]
 
 
 def test_the_trail_off_logs_no_trail_line_but_still_the_warning():
-    logger, out = capturing_logger()
-    trail = LoggerTrail(logger, enabled=False)
+    trail, out = capturing_trail(enabled=False)
     trail.write(trail_record("ingest", "sent", "page_view", {"id": "PV-1", "type": "page_viewed"}))
     trail.write(trail_record("ingest", "sent", "purchase", sample_purchase_event()))
     assert [json.loads(line)["message"] for line in out.getvalue().splitlines()] == ["weak_match_keys"]

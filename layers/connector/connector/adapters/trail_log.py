@@ -21,24 +21,40 @@ if TYPE_CHECKING:  # the command line writes files and log groups without loadin
 
 #: The service name the functions log under (template.yaml's POWERTOOLS_SERVICE_NAME).
 SERVICE = "openai-events-connector"
+#: The trail's Logger is the functions' service name and this (connector/adapters/trail_log.py: LoggerTrail).
+TRAIL_SERVICE_SUFFIX = "-trail"
 #: CloudWatch Logs takes at most this many events in one PutLogEvents call.
 MAX_PUT_EVENTS = 10_000
 
 
 class LoggerTrail:
-    """Each record as one INFO line of the function's Logger, which adds the time and the Lambda request id
-    (`function_request_id`). Off (EVENT_TRAIL=off), only the weak-match warning is logged, once per action."""
+    """Each record as one INFO line of the trail's own Logger (`trail_logger`), with the Lambda request id the
+    function's Logger holds (`function_request_id`). Its own Logger, because the function's lines carry the
+    whole Lambda context (ARN, memory, cold start...), which would double every trail line's bytes
+    (bench/trail.py), and because LogLevel must not silence it: EVENT_TRAIL is its switch. Off, only the
+    weak-match warning is logged, once per action, through the function's Logger."""
 
-    def __init__(self, logger: Logger, enabled: bool = True) -> None:
-        self._logger = logger
+    def __init__(self, function_logger: Logger, enabled: bool = True, trail: Logger | None = None) -> None:
+        self._function_logger = function_logger
+        self._trail = trail or trail_logger(function_logger.service)
         self.enabled = enabled
         self._watch = WeakMatchWatch()
 
     def write(self, record: Mapping[str, object]) -> None:
         if self.enabled:
-            self._logger.info(TRAIL_MESSAGE, extra=dict(record))
+            request_id = self._function_logger.get_current_keys().get("function_request_id")
+            self._trail.info(TRAIL_MESSAGE, extra={**record, "function_request_id": request_id})
         if self._watch.first_weak(record):
-            self._logger.warning(WEAK_MATCH_MESSAGE, extra=weak_match_warning(str(record["action"])))
+            self._function_logger.warning(WEAK_MATCH_MESSAGE, extra=weak_match_warning(str(record["action"])))
+
+
+def trail_logger(service: str) -> Logger:
+    """The trail's Logger: `<service>-trail`, always at INFO, without the `location` key (always the same line)."""
+    from aws_lambda_powertools import Logger
+
+    logger = Logger(service=f"{service}{TRAIL_SERVICE_SUFFIX}", level="INFO")
+    logger.remove_keys(["location"])
+    return logger
 
 
 def trail_line(record: Mapping[str, object], now: float) -> str:
@@ -48,7 +64,7 @@ def trail_line(record: Mapping[str, object], now: float) -> str:
         "level": "INFO",
         "message": TRAIL_MESSAGE,
         "timestamp": stamp.strftime("%Y-%m-%d %H:%M:%S,") + f"{stamp.microsecond // 1000:03d}+0000",
-        "service": SERVICE,
+        "service": SERVICE + TRAIL_SERVICE_SUFFIX,
     }
     return json.dumps(head | dict(record), separators=(",", ":"), ensure_ascii=False)
 
