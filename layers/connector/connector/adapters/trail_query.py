@@ -33,13 +33,13 @@ class InsightsSource:
         self,
         logs_client,
         log_groups: list[str],
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._logs = logs_client
         self.log_groups = log_groups
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
 
     def run(self, query: str, since_seconds: int) -> list[dict[str, object]]:
         from botocore.exceptions import BotoCoreError, ClientError
