@@ -374,7 +374,7 @@ class LocalConnector:
             line(f"  Recorded requests: curl {self.standin.base_url}/_standin/requests")
             line(
                 f"  Fault injection:   curl -X POST {self.standin.base_url}/_standin/faults"
-                """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (README: the stand-in)"""
+                """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (docs/local.md: the stand-in)"""
             )
         log = self.options.log_file
         where = "--local" if log == LOG_FILE else f"--log-file {log}"  # --local reads LOG_FILE
