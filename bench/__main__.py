@@ -239,7 +239,7 @@ def main() -> int:
 
     _table(
         "7. Event trail: log bytes of one event's trail line per step, as a deployed function writes it "
-        "(Lambda context keys, correlation and X-Ray ids included)",
+        "(Lambda request id and X-Ray trace id included); priced per event in row 6",
         ["step", "bytes"],
         [[step, str(size)] for step, size in trail_bytes["steps"].items()]
         + [
