@@ -199,6 +199,7 @@ def main() -> int:
         typical["message_bytes"],
         ends["ingest_log_bytes"],
         (trail_bytes["realtime_bytes_per_event"], trail_bytes["batched_bytes_per_event"]),
+        trail_bytes["us_per_line"] / 1e6,
     )
     results["cost"] = costs
     inputs = costs["inputs"]
@@ -246,6 +247,11 @@ def main() -> int:
             ["per event, real-time (received + sent)", str(trail_bytes["realtime_bytes_per_event"])],
             ["per event, batched (received + queued + batch sent)", str(trail_bytes["batched_bytes_per_event"])],
         ],
+    )
+    print(
+        f"   CPU per trail line (record + JSON log line): {trail_bytes['us_per_line']:.1f} us, "
+        f"{trail_bytes['us_per_line'] / trail_bytes['baseline_us_per_line']:.1f}x one json.dumps of the record "
+        f"({trail_bytes['baseline_us_per_line']:.1f} us)"
     )
 
     results["seconds"] = time.perf_counter() - started

@@ -26,6 +26,10 @@ from connector.services.delivery import Sender
 from connector.services.ingest import IngestService
 
 from bench import payloads
+from bench.timing import paired
+
+#: Trail lines per timing repeat.
+TIMED_LINES = 2000
 
 #: A deployed function's name: CloudFormation's `<stack>-<LogicalId>-<12 random>`, at the samconfig stack name.
 FUNCTION_NAMES = {
@@ -100,6 +104,7 @@ def run() -> dict:
             os.environ["_X_AMZN_TRACE_ID"] = saved
     return {
         "steps": steps,
+        **_time_per_line(),
         "realtime_bytes_per_event": steps["ingest received"] + steps["ingest sent"],
         "batched_bytes_per_event": steps["ingest received"] + steps["ingest queued"] + steps["batch sent"],
     }
@@ -145,6 +150,31 @@ def _measure() -> dict[str, int]:
         record = json.loads(line)
         named.setdefault(f"{record['step']} {record['outcome']}", len(line.encode("utf-8")) + 1)
     return named
+
+
+def _time_per_line() -> dict[str, float]:
+    """CPU time of one trail line (the record from the wire event, then the Logger's JSON line) against a
+    baseline of one `json.dumps` of the finished record: what the trail adds to each event's step."""
+    _, trail, out = _logger()
+    event = _purchase_event()
+
+    def line() -> None:
+        trail.write(trail_record("ingest", "sent", "purchase", event, http_status=200, openai_request_id="req_1"))
+        out.seek(0)
+        out.truncate()
+
+    finished = trail_record("ingest", "sent", "purchase", event, http_status=200, openai_request_id="req_1")
+    timed = paired({"line": line, "baseline": lambda: json.dumps(finished)}, TIMED_LINES)
+    return {"us_per_line": timed["line"] * 1e6, "baseline_us_per_line": timed["baseline"] * 1e6}
+
+
+def _purchase_event() -> dict:
+    from connector.core.pipeline import prepare_events
+
+    (prepared,) = prepare_events(
+        payloads.actions()["purchase"], [payloads.purchase()], payloads.SETTINGS, payloads.now_ms()
+    )
+    return prepared.event
 
 
 #: A typical dead-letter reason, for the redrive line.

@@ -117,3 +117,13 @@ def test_the_event_trail_is_a_log_charge_of_its_own_that_trail_off_removes():
     # Off is the model without trail bytes at all.
     without = mode(cost.model(INPUTS, metric_count=14, alarm_count=4), "real-time, 1 event per call")
     assert without["usd"] == pytest.approx(realtime["usd_trail_off"])
+
+
+def test_the_trails_cpu_time_is_billed_with_each_step_and_saved_by_trail_off():
+    # 0.5 ms a line: a real-time event writes two (2 x 0.5 + 1.0 + 0.1 + 80 = 82.1 ms, billed 83 ms).
+    inputs = dataclasses.replace(INPUTS, trail_ms_per_line=0.5)
+    realtime = mode(cost.model(inputs, metric_count=14, alarm_count=4), "real-time, 1 event per call")
+    assert item(realtime, "Lambda GB-seconds")["quantity"] == pytest.approx(1e6 * 0.083 * 0.5)
+    off = mode(cost.model(INPUTS, metric_count=14, alarm_count=4), "real-time, 1 event per call")
+    assert realtime["usd_trail_off"] == pytest.approx(off["usd"])
+    assert realtime["usd"] - off["usd"] == pytest.approx(1e6 * 0.001 * 0.5 * cost.LAMBDA_PER_GB_SECOND)
