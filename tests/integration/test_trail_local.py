@@ -226,6 +226,9 @@ def test_no_trail_line_holds_a_raw_identifier_ip_user_agent_or_oppref(story):
         escaped = json.dumps(line)
         leaked = [value for value in raw_values if value in text or json.dumps(value)[1:-1] in escaped]
         assert not leaked, (line["event_id"], line["step"], line["outcome"], leaked)
+    # Nor does any other line the functions logged beside the trail.
+    whole_log = story["log"].read_text(encoding="utf-8")
+    assert not [value for value in raw_values if value in whole_log or json.dumps(value)[1:-1] in whole_log]
 
 
 def test_report_prints_match_quality_per_action_from_the_same_log(story):
