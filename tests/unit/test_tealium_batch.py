@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote, urlencode
 
 import pytest
+import yaml
 from connector.core import tealium
 from connector.core.errors import InputError
 from connector.core.tealium_batch import (
@@ -23,7 +24,7 @@ from connector.services.ingest import MAX_BODY_BYTES, IngestService
 from tests.support.batches import break_amount, drop_currency, purchase_batch, visitor_batch
 from tests.support.core import NOW_MS, bundled_actions, sample_settings
 from tests.support.fakes import FakeClient, FakeKeys, FakeQueue
-from tests.support.repo import load_event
+from tests.support.repo import ROOT, load_event
 
 # ---- the shapes Tealium posts: one result per event -----------------------------------------------------
 
@@ -199,3 +200,12 @@ def test_a_body_over_5_mib_is_refused_with_what_to_set_in_tealium():
     assert "Exclude Current Visit Event Data" in reason
     assert f"Record Count Maximum at most {MAX_BODY_BYTES} / the record's size" in reason
     assert queue.messages == []
+
+
+def test_openapi_describes_the_413_the_ingest_answers():
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    described = " ".join(spec["paths"]["/actions/{action}"]["post"]["responses"]["413"]["description"].split())
+    assert f"above 5 MiB ({MAX_BODY_BYTES:,} bytes)" in described
+    assert f"up to {TEALIUM_MAX_RECORDS} records a call, which fits while they average under 52 KB" in described
+    assert "Exclude Current Visit Event Data" in described and "Record Count Maximum" in described
+    assert "API Gateway's 10 MB limit" in described
