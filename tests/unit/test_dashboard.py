@@ -119,7 +119,17 @@ def test_actions_parameter_is_off_by_default_and_becomes_actions_config(template
 
     assert template["Parameters"]["ActionsParameterName"]["Default"] == ""
     assert variables["ACTIONS_CONFIG"] == {
-        "Fn::If": ["HasActionsParameter", {"Fn::Sub": "ssm:${ActionsParameterName}"}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "HasActionsParameter",
+            {
+                "Fn::If": [
+                    "CreateActionsParameter",
+                    {"Fn::Sub": "ssm:${ActionsParameter}"},
+                    {"Fn::Sub": "ssm:${ActionsParameterName}"},
+                ]
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
     }
     assert variables["ACTIONS_MAX_AGE_SECONDS"] == {"Ref": "ActionsMaxAgeSeconds"}
 
