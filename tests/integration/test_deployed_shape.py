@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 from local.apigw import proxy_event
 from local.services import provision
 from local.template import function_properties, load_template
+from tests.support import leak_guard
 from tests.support.intrinsics import Deployment
 from tests.support.lambda_runtime import LAMBDA_RUNTIME_DIR, LambdaProcess, RuntimeApi
 from tests.support.loopback import STANDIN_KEY, STANDIN_PIXEL
@@ -120,6 +121,8 @@ class DeployedFunction:
     def invoke(self, event: dict) -> Any:
         kind, answer = self.api.invoke(event, self.process.process)
         assert kind == "response", f"{self.function_id}: {kind} {answer}\n{self.process.log()}"
+        # The function's own log lines, as CloudWatch would get them: no raw personal data, oppref or key.
+        assert not leak_guard.find(self.process.log()), leak_guard.find(self.process.log())
         return answer
 
 
