@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.repo import ROOT
-from tests.support.sam import NEEDS_SAM
+from tests.support.sam import NEEDS_SAM, SAM_PYTHON, TEMPLATE, output_of
 
 pytestmark = NEEDS_SAM
 
@@ -18,6 +19,19 @@ pytestmark = NEEDS_SAM
 FAKE_SAM = """#!/usr/bin/env bash
 first_on_path="${PATH%%:*}"
 echo "$* | first on PATH: ${first_on_path}" >> "$FAKE_SAM_LOG"
+"""
+
+
+#: SAM CLI's own guided prompts for the template's parameters, answered from stdin; prints the values taken.
+GUIDED_PARAMETER_PROMPTS = """
+import json, sys
+from samcli.commands.deploy.guided_context import GuidedContext
+from samcli.yamlhelper import yaml_parse
+
+with open(sys.argv[1], encoding="utf-8") as handle:
+    parameters = yaml_parse(handle.read())["Parameters"]
+answers = GuidedContext.prompt_parameters(GuidedContext.__new__(GuidedContext), parameters, {}, "", "")
+print("\\n" + json.dumps({name: answer["Value"] for name, answer in answers.items()}))  # after the prompts' line
 """
 
 
@@ -99,3 +113,23 @@ def test_validate_sets_up_the_dev_venv_first_on_a_fresh_clone(tmp_path):
     created = next(n for n, line in enumerate(lines) if f"-m venv {venv}" in line)
     linted = next(n for n, line in enumerate(lines) if f"{venv}/bin/cfn-lint template.yaml" in line)
     assert created < linted
+
+
+def test_the_guided_prompts_need_only_the_pixel_id_typed(template):
+    # GIVEN SAM CLI's guided prompts for every parameter WHEN the user types a PixelId and presses Enter at
+    # every other prompt THEN each other parameter takes the template's default
+    answers = subprocess.run(
+        [str(SAM_PYTHON), "-c", GUIDED_PARAMETER_PROMPTS, str(TEMPLATE)],
+        input="px_0123\n" + "\n" * len(template["Parameters"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert answers.returncode == 0, output_of(answers)
+    taken = json.loads(answers.stdout.splitlines()[-1])
+
+    assert taken.pop("PixelId") == "px_0123"
+    assert taken == {
+        name: str(parameter["Default"]) for name, parameter in template["Parameters"].items() if name != "PixelId"
+    }
