@@ -217,7 +217,7 @@ def test_the_created_parameter_holds_the_bundled_actions_document(template):
     value = template["Resources"]["ActionsParameter"]["Properties"]["Value"]
     bundled = (ROOT / "functions" / "ingest" / "actions.json").read_text()
 
-    assert value == bundled
+    assert value == bundled, "template.yaml's ActionsParameter Value must be functions/ingest/actions.json verbatim"
     assert len(value.encode()) <= 4096  # a Standard parameter's limit
     assert set(parse_actions(value)) == set(json.loads(bundled)["actions"])
 
