@@ -75,7 +75,8 @@ AUTHORIZER_CACHE_SECONDS = 300
 AUTHORIZER_MEMORY_MB = 128
 AUTHORIZER_DURATION_MS = 5.0
 
-#: Events in one real-time call for the "per call" row (a server posting a list).
+#: Events in one call for the "per call" rows: a server posting a list, or Tealium's batched webhook at its
+#: default batch size ("Maximum number of requests: 100", connector/core/tealium_batch.py).
 EVENTS_PER_CALL = 100
 #: The event source mapping's BatchSize: events per sender invocation.
 EVENTS_PER_SENDER_INVOCATION = 1000
@@ -251,6 +252,8 @@ def model(inputs: Inputs, metric_count: int, alarm_count: int) -> dict:
         "real-time, 1 event per call": (1, False),
         f"real-time, {EVENTS_PER_CALL} events per call": (EVENTS_PER_CALL, False),
         "batched, 1 event per call": (1, True),
+        # Tealium's "Send Batched Data via HTTP Request" into a batched action: the recommended pairing.
+        f"batched, {EVENTS_PER_CALL} events per call": (EVENTS_PER_CALL, True),
     }
     modes = {
         name: _mode(inputs, per_call, batched) | {"usd_trail_off": _mode(trail_off, per_call, batched)["usd"]}

@@ -359,6 +359,9 @@ class LocalConnector:
         STATE_DIR.mkdir(exist_ok=True)
         sample = STATE_DIR / "purchase-event.json"
         sample.write_text(json.dumps(sample_document(SAMPLES[0], round(time.time() * 1000)), indent=2) + "\n")
+        batch_sample = next(s for s in SAMPLES if s.file == "batched-events.json")
+        batch = STATE_DIR / batch_sample.file
+        batch.write_text(json.dumps(sample_document(batch_sample, round(time.time() * 1000)), indent=2) + "\n")
         line = self.console.line
         line()
         line("Serving until Ctrl-C. Post an event as a Tealium webhook would:")
@@ -369,6 +372,11 @@ class LocalConnector:
         line(
             f"  ({sample.relative_to(ROOT)} is events/tealium/purchase-event.json stamped now:"
             " OpenAI refuses events older than 7 days.)"
+        )
+        line("A batch of 6 purchases as Tealium's batched webhook posts it (one result per event):")
+        line(
+            f"  curl -X POST {self.front.url}/actions/{batch_sample.action} -H 'x-api-key: {LOCAL_API_KEY}'"
+            f" -H 'content-type: application/json' -d @{batch.relative_to(ROOT)}"
         )
         if self.standin is not None:
             line(f"  Recorded requests: curl {self.standin.base_url}/_standin/requests")

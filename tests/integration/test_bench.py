@@ -34,7 +34,7 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     assert "ratio" in completed.stdout and "Cold start" in completed.stdout
     for mode in results["cost"]["modes"]:
         assert mode["usd"] == pytest.approx(sum(row["usd"] for row in mode["items"])), mode["mode"]
-    assert [mode["openai_requests"] for mode in results["cost"]["modes"]] == [1_000_000, 10_000, 3_000]
+    assert [mode["openai_requests"] for mode in results["cost"]["modes"]] == [1_000_000, 10_000, 3_000, 3_000]
     assert {row["package"] for row in results["layers"]["connector"]["rows"]}.isdisjoint({"botocore", "aws-xray-sdk"})
     latency = results["latency"]
     assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)

@@ -82,6 +82,25 @@ def test_batched_delivery_counts_every_sqs_request(result):
     assert found["openai_requests"] == 3_000
 
 
+def test_tealiums_batched_webhook_into_a_batched_action_pays_per_call_charges_once_per_100_events(result):
+    found = mode(result, "batched, 100 events per call")
+    one = mode(result, "batched, 1 event per call")
+
+    # GIVEN 10,000 calls of 100 events WHEN each is queued in 10 SendMessageBatch requests of 10 messages
+    assert found["calls"] == 10_000
+    assert item(found, "API Gateway REST requests")["usd"] == pytest.approx(0.035)
+    assert item(found, "SQS SendMessageBatch requests")["quantity"] == 10_000 * 10
+    # THEN the event source's receives and deletes and the sender's requests to OpenAI are those of any batch
+    for name in ("SQS ReceiveMessage requests (event source)", "SQS DeleteMessageBatch requests (event source)"):
+        assert item(found, name)["quantity"] == item(one, name)["quantity"] == 100_000
+    assert found["openai_requests"] == one["openai_requests"] == 3_000
+    assert found["invocations"] == 10_000 + 1_000
+    # 100 x 1.0 ms of core + 10 x 15 ms SQS round trips = 250 ms a call at 0.5 GB, plus the sender's
+    sender = 1_000 * math.ceil(1_000 * 0.1 + 3 * 80) / 1000 * 0.5
+    assert item(found, "Lambda GB-seconds")["quantity"] == pytest.approx(10_000 * 0.250 * 0.5 + sender)
+    assert found["usd"] < one["usd"] / 5
+
+
 def test_sqs_bills_each_64_kb_chunk_as_a_request():
     big = cost.model(cost.Inputs(**{**INPUTS.__dict__, "message_bytes": 10_000}), 14, 4)
     found = mode(big, "batched, 1 event per call")

@@ -24,6 +24,7 @@ from typing import TextIO
 from connector.adapters.actions_parameter import ParameterActions, parameter_name
 from connector.cli_trail import add_redrive_trail_options, add_trail_commands, redrive_trail
 from connector.core import actions as actions_module
+from connector.core.actions_change import document_digest
 from connector.core.errors import ConfigError, InputError
 from connector.core.pipeline import PreparedEvent, prepare_events
 from connector.core.settings import Settings
@@ -138,7 +139,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"  {problem}\n")
         return 1
     actions = actions_module.parse_actions(text)
-    out.write(f"{args.actions_file}: {len(actions)} action{'' if len(actions) == 1 else 's'}, no problems\n")
+    # The digest the functions log when they load or change to this document (connector/core/actions_change.py).
+    out.write(
+        f"{args.actions_file}: {len(actions)} action{'' if len(actions) == 1 else 's'}, no problems"
+        f" (digest {document_digest(text)})\n"
+    )
     for action in actions.values():
         custom = f" ({action.custom_event_name})" if action.custom_event_name else ""
         debug = ", Debug Mode (validate_only)" if action.debug else ""

@@ -16,7 +16,8 @@ from connector.adapters.openai_client import OpenAIClient
 from connector.adapters.sdk_logging import quiet_sdk_loggers
 from connector.adapters.sqs_queue import sqs_queue
 from connector.adapters.trail_log import LoggerTrail
-from connector.core.actions import ActionConfig, load_actions
+from connector.core.actions import ActionConfig, parse_actions, read_actions_text
+from connector.core.actions_change import ActionsChange, LoadedActions, compare_actions
 from connector.core.errors import ConfigError
 from connector.core.settings import Settings
 from connector.core.types import Route
@@ -40,12 +41,13 @@ def build_ingest_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    on_actions_loaded: Callable[[ActionsChange], None] = lambda change: None,
     logger: Logger | None = None,
 ) -> IngestService:
     """`logger`: the function's Logger, which writes the event trail (EVENT_TRAIL) and its warnings."""
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    actions = configured_actions(settings, default_actions, on_actions_rejected)
+    actions = configured_actions(settings, default_actions, on_actions_rejected, on_actions_loaded)
     trail = LoggerTrail(logger, settings.event_trail) if logger else None
     return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url), trail=trail)
 
@@ -54,6 +56,7 @@ def build_batch_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    on_actions_loaded: Callable[[ActionsChange], None] = lambda change: None,
     logger: Logger | None = None,
 ) -> BatchService:
     """The sender loads the same settings and actions document as ingest, checked the same way: where
@@ -62,7 +65,9 @@ def build_batch_service(
 
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    routes = ActionRoutes(configured_actions(settings, default_actions, on_actions_rejected), settings)
+    routes = ActionRoutes(
+        configured_actions(settings, default_actions, on_actions_rejected, on_actions_loaded), settings
+    )
     trail = LoggerTrail(logger, settings.event_trail) if logger else None
     return BatchService(
         build_sender(settings),
@@ -95,16 +100,28 @@ def action_route(action: ActionConfig, settings: Settings) -> Route:
 
 
 def configured_actions(
-    settings: Settings, default_actions: Path, on_rejected: Callable[[str], None] = lambda problem: None
+    settings: Settings,
+    default_actions: Path,
+    on_rejected: Callable[[str], None] = lambda problem: None,
+    on_loaded: Callable[[ActionsChange], None] = lambda change: None,
 ) -> Mapping[str, ActionConfig]:
-    """ACTIONS_CONFIG's document (a file, or `ssm:/name` read again every ACTIONS_MAX_AGE_SECONDS), else the default."""
+    """ACTIONS_CONFIG's document (a file, or `ssm:/name` read again every ACTIONS_MAX_AGE_SECONDS), else the default.
+
+    `on_loaded` hears of each good document taken into use: a file's once, a parameter's at every change.
+    """
     name = parameter_name(settings.actions_config)
     if name:
         return ParameterActions(
-            name, settings.actions_max_age_seconds, lambda actions: check_routes(actions, settings), on_rejected
+            name,
+            settings.actions_max_age_seconds,
+            lambda actions: check_routes(actions, settings),
+            on_rejected,
+            on_loaded=on_loaded,
         )
-    actions = load_actions(settings.actions_config or default_actions)
+    text = read_actions_text(settings.actions_config or default_actions)
+    actions = parse_actions(text)
     check_routes(actions, settings)
+    on_loaded(compare_actions(None, LoadedActions.of(text, actions)))
     return actions
 
 

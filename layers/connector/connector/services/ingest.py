@@ -21,6 +21,7 @@ from connector.core.ports import EventTrail, MessageQueue, NoTrail
 from connector.core.queue_message import check_message_size, to_message
 from connector.core.settings import Settings
 from connector.core.tealium import parse_body
+from connector.core.tealium_batch import body_too_large
 from connector.core.trail import trail_record
 from connector.core.types import DELIVERED, EventStatus, Issue, Outcome, SendResult
 from connector.services.delivery import Sender
@@ -86,7 +87,7 @@ class IngestService:
         if action is None:
             return _refusal(404, "action", f"unknown action; configured: {', '.join(sorted(self.actions))}")
         if body is not None and _body_bytes(body, base64_encoded) > MAX_BODY_BYTES:
-            return _refusal(413, "body", f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls")
+            return _refusal(413, "body", body_too_large(MAX_BODY_BYTES))
         try:
             if base64_encoded and body:
                 body = _unbase64(body)
