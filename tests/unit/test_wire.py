@@ -7,7 +7,7 @@ import json
 import pytest
 from connector.core import normalize
 from connector.core.actions import MAPPABLE_FIELDS
-from connector.core.wire import build as wire_build
+from connector.core.wire import items as wire_items
 from connector.core.wire.build import (
     CUSTOM_DATA,
     DATA_FIELDS,
@@ -23,6 +23,7 @@ from connector.core.wire.build import (
     timestamp_window_problem,
 )
 from connector.core.wire.check import check_wire_event
+from connector.core.wire.fields import Builder
 from connector.core.wire.request import (
     ErrorDetail,
     encode_event,
@@ -236,10 +237,10 @@ def test_plain_items_are_read_as_the_item_by_item_path_reads_them(change, curren
     items = [PLAIN_ITEM, {**PLAIN_ITEM, **change}, PLAIN_ITEM]
     values = {"contents": items, **({"currency": currency} if currency else {})}
     # WHEN the items are built, and each is read on its own by the general path
-    b = wire_build._Builder(values, separator)
-    contents = wire_build._build_contents(b, currency)
-    general = wire_build._Builder(values, separator)
-    expected = [wire_build._build_item(general, item, position, currency) for position, item in enumerate(items)]
+    b = Builder(values, separator)
+    contents = wire_items.build_contents(b, currency)
+    general = Builder(values, separator)
+    expected = [wire_items._build_item(general, item, position, currency) for position, item in enumerate(items)]
     # THEN both give the same items, errors and warnings, in the same order
     assert contents == [item for item in expected if item is not None]
     assert [list(item) for item in contents] == [list(item) for item in expected if item is not None]
