@@ -6,6 +6,7 @@ attribute to look at (or to map) instead of quoting the value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -118,6 +119,9 @@ def name_sources(issues: Sequence[Issue], action: ActionConfig, mapped: Mapped) 
 
 
 def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
+    custom_property = _custom_property(issue.field)
+    if custom_property in action.custom_data:
+        return f'; read from "{action.custom_data[custom_property]}"'
     key, item_field = _mapping_key(issue.field, mapped.values)
     if key is None:
         return ""
@@ -136,6 +140,13 @@ def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
     which = "which this event does not have" if len(candidates) == 1 else "none of which this event has"
     names = " or ".join(f'"{name}"' for name in candidates)
     return f"; the action reads it from {names}, {which}"
+
+
+def _custom_property(field_name: str) -> str | None:
+    """`data.prefs.contact[0]` -> `prefs`: the custom property a data field belongs to (or a data field's name)."""
+    if not field_name.startswith("data."):
+        return None
+    return re.split(r"[.\[]", field_name[len("data.") :], maxsplit=1)[0]
 
 
 #: Wire field -> mapping key, where the two differ.

@@ -12,15 +12,17 @@ The rules, and why (they must catch real contact data without dropping SKUs, pri
 - An email address: one non-space character, `@`, then a domain of at least two dot-separated labels
   (`a@b.co`). A handle (`@shop`) or a bare `user@localhost` is not one.
 - A phone number: a run of digits and the separators people write in phone numbers (space, `-`, `.`,
-  `(`, `)`; at most two in a row), not glued to a letter or digit, holding 8 to 15 digits (E.164's
-  range, the same bound normalize.py applies to a mapped phone) that
-    - starts with `+` (`+14155550123`, `+44 7700 900417`), or
-    - has a separator between its digits (`415-555-0123`, `07700 900417`, `(415) 555 0123`),
-      unless it is a date with a four-digit year at its start (`2026-11-18`, `18.11.2026 10`) or a
-      decimal number (`3.14159265`).
-  A bare run of digits (`14155550123`, `1795000000000`) is read as an id, a count or a timestamp: without
-  a `+` or a separator nothing tells it from one. Letters break a run, so `ORD-10042`, `SKU-RED-M`, UUIDs
-  and hashes are never phone numbers; prices (`1,299.00`) have too few digits or a comma between them.
+  `(`, `)`; at most two in a row), not following a letter, digit, `.` or `-` unless it starts with `+`,
+  whose digits reach 8 to 15 (E.164's range, the bound normalize.py applies to a mapped phone) at the
+  end of a group of digits after a `+` or a separator:
+    - `+14155550123`, `+44 7700 900417`, `tel:+1 (415) 555-0123`;
+    - `415-555-0123`, `07700 900417`, `(415) 555 0123`, `06.12.34.56.78`;
+  but not a date with a four-digit year at its start (`2026-11-18`, `18.11.2026 10:30`), a decimal
+  number (`3.14159265`), or a run that starts with 8 or more digits together (`14155550123`,
+  `1795000000000 2`): without a `+` or a separator nothing tells those from an id, a count or a timestamp.
+  Letters break a run, so `ORD-10042`, `SKU-RED-M`, UUIDs and hashes are never phone numbers; prices
+  (`1,299.00`) have too few digits, or a comma between them. Dotted IPv4 addresses count as phone numbers:
+  an address in free text is personal data too.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ PHONE_NUMBER = "a phone number"
 
 #: One non-space character, @, then a domain with a dot: unicode letters count (`jane@exämple.de`).
 _EMAIL = re.compile(r"[^\s@]@[\w-]+(?:\.[\w-]+)+")
-#: A candidate phone run: maybe `+` (or `(+`), a digit, then digits each after at most two separators.
-_PHONE_RUN = re.compile(r"(?<![\w+.-])(?:\+|\(\+?)?\d(?:[\s().-]{0,2}\d)*(?!\w)")
+#: A candidate phone run: a digit, then digits each after at most two separators; it starts at a `+` that
+#: follows no digit (`tel+14155550123`), at a `(`, or at a digit that follows no letter, digit, `.` or `-`
+#: (so `ORD-10042`, `v4.51.0` and `SKU-415-555-0123` start none).
+_PHONE_RUN = re.compile(r"(?:(?<![\d+])\+\(?|(?<![\w+.-])\(\+?|(?<![\w+.(-]))\d(?:[\s().-]{0,2}\d)*")
 #: E.164 numbers have at most 15 digits; 8 is the shortest normalize.py accepts as a phone number.
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 8, 15
 #: A date with a four-digit year (2026-11-18, 2026.11.18, 18-11-2026, 18.11.2026) at a run's start.
