@@ -715,6 +715,15 @@ def test_an_event_the_builder_wrote_passes_the_check():
         (lambda e: e.update(opt_out="no"), "opt_out"),
         (lambda e: e.update(user=[]), "user"),
         (lambda e: e.pop("id"), "id"),
+        # what build_event never sends (README.md: What leaves): a queued event from an older version neither
+        (lambda e: e.update(source_url="https://shop.example.com/p#ada@example.com"), "source_url"),
+        (lambda e: e.update(source_url="https://ada:pw@shop.example.com/p"), "source_url"),
+        (lambda e: e.update(source_url="https://shop.example.com/p?email=ada%40example.com"), "source_url"),
+        (lambda e: e["data"]["contents"][0].update(name="+44 7700 900417"), "data.contents[0].name"),
+        (
+            lambda e: e["data"]["contents"][0].update(variant_dict={"to": "ada@example.com"}),
+            "data.contents[0].variant_dict.to",
+        ),
     ],
 )
 def test_the_check_names_every_field_the_contract_does_not_take(change, field):
@@ -729,6 +738,16 @@ def test_the_check_takes_values_the_contract_accepts_though_the_connector_would_
     event["user"] |= {"cities": ["New York"], "regions": ["California"], "ip_address": "2001:DB8:0::7"}
     event["user"]["android_advertising_id"] = event["user"]["android_advertising_id"].upper()
     assert check_wire_event(event) == []
+
+
+def test_the_check_refuses_a_queued_custom_property_that_looks_personal_at_any_depth():
+    event = build("custom", {"custom_event_name": "upgrade"}, custom_data={"prefs": {"to": ["ada@example.com"]}})
+    assert event.event["data"]["prefs"] == {"to": []} and event.warnings  # the builder drops it...
+    queued = {**event.event, "data": {"type": "custom", "prefs": {"to": ["ada@example.com"]}, "tel": "415-555-0123"}}
+    assert [i.as_dict() for i in check_wire_event(queued)] == [  # ...and a queued event carrying it is refused
+        {"field": "data.prefs.to[0]", "reason": "looks like an email address: never sent"},
+        {"field": "data.tel", "reason": "looks like a phone number: never sent"},
+    ]
 
 
 def test_the_check_refuses_what_is_not_an_event_at_all():
