@@ -1,6 +1,6 @@
 """Consent as Tealium writes it: the Consent Manager's CONSENTMGR cookie, or a list of granted categories.
 
-An action with `consent_categories` (README.md: Consent) reads the value at its `consent_attribute` in
+An action with `consent_categories` (docs/actions.md: Consent) reads the value at its `consent_attribute` in
 any of the forms Tealium gives it:
 
 - the `CONSENTMGR` cookie (`cp.CONSENTMGR`): `consent:true|ts:1762183974556|c1:1|c3:0|...`, plain or

@@ -61,7 +61,7 @@ def prepare_event(
             if action.on_no_consent == "skip":
                 warning = Issue("consent", _no_consent(action.consent_attribute, consent.problem))
                 return PreparedEvent(index, route, _event_id(values), warnings=[warning], skipped=True)
-            # README.md: What leaves. Opted out, and nothing that identifies the person or their click.
+            # docs/actions.md: What leaves. Opted out, and nothing that identifies the person or their click.
             values = without_user_data(values)
             spec = replace(spec, kept_query_parameters=frozenset())
             if consent.problem:

@@ -1,6 +1,6 @@
 """Building one OpenAI event from mapped values: the event's types, its data object, and the builder.
 
-`build_event` turns mapped values (keyed by the mapping keys, README.md: Actions) into one wire
+`build_event` turns mapped values (keyed by the mapping keys, docs/actions.md) into one wire
 event, or into errors that name the field and the reason. The field rules are in fields.py, the user
 object in user.py, the content items in items.py; connector/core/wire/check.py holds a queued event to
 the same rules. Nothing personal leaves in free text (connector/core/personal_data.py): the source URL
@@ -102,7 +102,7 @@ class EventSpec:
     default_action_source: str = "web"
     #: How the action's major-unit amounts write their decimals (money.DECIMAL_SEPARATORS).
     decimal_separator: str = "."
-    #: The query parameters `source_url` keeps (README.md: What leaves); every other one is dropped.
+    #: The query parameters `source_url` keeps (docs/actions.md: What leaves); every other one is dropped.
     kept_query_parameters: frozenset[str] = frozenset(personal_data.DEFAULT_KEPT_QUERY_PARAMETERS)
 
 

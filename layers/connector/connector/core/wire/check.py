@@ -105,7 +105,7 @@ def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
         return  # parse_url has said why
     if cleaned != url:
         issues.append(
-            Issue("source_url", "must carry no user info, fragment or personal data (README.md: What leaves)")
+            Issue("source_url", "must carry no user info, fragment or personal data (docs/actions.md: What leaves)")
         )
 
 
