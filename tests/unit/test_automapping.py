@@ -359,6 +359,16 @@ def test_no_consent_with_opt_out_sends_opted_out_without_user_data():
         assert text.encode() not in prepared.encoded
 
 
+def test_an_opted_out_event_warns_about_no_field_it_does_not_send():
+    # GIVEN an action mapping oppref to a data layer variable the event lacks (the Pixel's cookie has one)
+    opt_out = action({"oppref": "campaign_ref"}, consent_attribute="consent_marketing", on_no_consent="opt_out")
+    document = consenting("no")
+    document["data"]["firstparty_tealium_cookies"]["__oppref"] = OPPREF
+    # WHEN it is sent opted out THEN no oppref leaves, and no warning speaks of one
+    [prepared] = prepare(opt_out, document)
+    assert prepared.ok and "oppref" not in prepared.event and prepared.warnings == []
+
+
 @pytest.mark.parametrize("value", [True, "1", "true", "Yes", "granted"])
 def test_granted_consent_sends_the_event_as_usual(value):
     granted = action({"email": "customer_email"}, consent_attribute="consent_marketing", on_no_consent="opt_out")

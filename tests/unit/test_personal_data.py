@@ -38,6 +38,7 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
         ("06.12.34.56.78", PHONE_NUMBER),
         ("call 415.555.0123 today", PHONE_NUMBER),
         ("0746 123 456 0746 123 457", PHONE_NUMBER),  # two numbers side by side
+        ("٠٧٧٠٠ ٩٠٠٤١٧", PHONE_NUMBER),  # Arabic-Indic digits are digits too
     ],
 )
 def test_emails_and_phone_numbers_are_recognized_as_written_and_encoded(text, kind):

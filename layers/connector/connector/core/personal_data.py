@@ -47,10 +47,8 @@ _LEADING_DATE = re.compile(r"(?:\d{4}([-.])\d{1,2}\1\d{1,2}|\d{1,2}([-.])\d{1,2}
 _DECIMAL = re.compile(r"\d+\.\d+")
 #: Percent-decoding is applied at most this many times (double-encoded URLs exist; deeper is noise).
 _DECODE_ROUNDS = 2
-
-
-#: Eight digits with separators between them: what every phone number holds (ASCII: the rules read no other).
-_EIGHT_DIGITS = re.compile(r"[0-9](?:[\s().-]{0,2}[0-9]){7}", re.ASCII)
+#: Eight digits, at most two separators between any two: what every phone number holds (`\d` as in the rules).
+_EIGHT_DIGITS = re.compile(r"\d(?:[\s().-]{0,2}\d){7}")
 
 
 def may_be_personal(text: str) -> bool:

@@ -64,6 +64,8 @@ def prepare_event(
             # docs/actions.md: What leaves. Opted out, and nothing that identifies the person or their click.
             values = without_user_data(values)
             spec = replace(spec, kept_query_parameters=frozenset())
+            # A note about a field no longer sent (automapping filled a mapped oppref, say) would mislead.
+            mapped.warnings = [w for w in mapped.warnings if w.field != "oppref" and not w.field.startswith("user.")]
             if consent.problem:
                 mapped.warnings.append(Issue("consent", _unreadable_consent(action.consent_attribute, consent.problem)))
     built = build_event(spec, values, now_ms)
