@@ -750,6 +750,20 @@ def test_the_check_refuses_a_queued_custom_property_that_looks_personal_at_any_d
     ]
 
 
+@pytest.mark.parametrize("event_id", ["ada@example.com", "+44 7700 900417", "lead-ada%40example.com"])
+def test_an_id_that_looks_personal_rejects_the_event_and_a_queued_one_too(event_id):
+    built = build("lead_created", id=event_id)
+    assert built.event is None and issue_fields(built.errors) == ["id"]
+    assert built.errors[0].reason.endswith(": an id is sent as it is, so map an attribute that is not")
+    assert event_id not in str(built.errors)
+    assert issue_fields(check_wire_event({**full_event(), "id": event_id})) == ["id"]
+
+
+@pytest.mark.parametrize("event_id", ["1234-5678", "ORD-10042", "7f3c2a10-5b6e-4c1d-9e8f-0a1b2c3d4e5f"])
+def test_an_order_number_written_like_a_local_phone_number_is_still_an_id(event_id):
+    assert build("lead_created", id=event_id).event["id"] == event_id
+
+
 def test_the_check_refuses_what_is_not_an_event_at_all():
     assert issue_fields(check_wire_event(["evt"])) == ["event"]
     assert issue_fields(check_wire_event({"id": "e", "type": "bought"})) == ["type"]

@@ -69,6 +69,18 @@ def personal_kind(text: str) -> str | None:
     return None
 
 
+def personal_id_kind(event_id: str) -> str | None:
+    """What an event id looks like when it is an email address, or a phone number written with a `+`.
+
+    An id is required, so one that looks personal refuses its event; order numbers are often written like
+    a local phone number (`1234-5678`), so only the international form (`+14155550123`) counts here.
+    """
+    kind = personal_kind(event_id)
+    if kind == PHONE_NUMBER and "+" not in event_id:
+        return None
+    return kind
+
+
 def _forms(text: str) -> Iterator[str]:
     yield text
     if "%" not in text and "+" not in text:

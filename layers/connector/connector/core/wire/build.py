@@ -117,7 +117,10 @@ def build_event(spec: EventSpec, values: Mapping[str, object], now_ms: int) -> B
     """Mapped values (by mapping key) -> one wire event, or the reasons it cannot be."""
     b = Builder(values, spec.decimal_separator)
     event: dict[str, object] = {}
-    event["id"] = b.read("id", "id", parse_event_id, required=True)
+    event["id"] = event_id = b.read("id", "id", parse_event_id, required=True)
+    if event_id is not None and (kind := personal_data.personal_id_kind(event_id)):
+        # The id cannot be dropped (it is required) nor hashed (OpenAI deduplicates on it as sent).
+        b.errors.append(Issue("id", f"looks like {kind}: an id is sent as it is, so map an attribute that is not"))
     event["type"] = spec.event_type
     if spec.event_type == "custom":
         event["custom_event_name"] = spec.custom_event_name

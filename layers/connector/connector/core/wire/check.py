@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from connector.core import money, normalize
 from connector.core.errors import InvalidValue
-from connector.core.personal_data import clean_url, personal_kind, scrub
+from connector.core.personal_data import clean_url, personal_id_kind, personal_kind, scrub
 from connector.core.types import Issue
 from connector.core.wire.build import (
     CUSTOM_EVENT_NAME,
@@ -70,6 +70,8 @@ def check_wire_event(event: object) -> list[Issue]:
     if event_type not in EVENT_TYPES:
         return [*issues, Issue("type", "must be a standard event name or custom")]
     _check_value(issues, "id", event.get("id"), parse_event_id, required=True)
+    if isinstance(event.get("id"), str) and (kind := personal_id_kind(event["id"])):
+        issues.append(Issue("id", f"looks like {kind}: never sent"))
     name = event.get("custom_event_name")
     if event_type == "custom" and not (isinstance(name, str) and CUSTOM_EVENT_NAME.fullmatch(name)):
         issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
