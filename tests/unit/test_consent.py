@@ -23,6 +23,7 @@ CONSENTMGR = "consent:true|ts:1762183974556|c1:1|c3:1|c5:0"
         (CONSENTMGR + "|dns:false", [DISPLAY_ADS], Consent(True)),
         ("consent:false|ts:1762183974556|c1:1|c3:1", [DISPLAY_ADS], Consent(False)),
         ("CONSENT:TRUE|C3:1", [DISPLAY_ADS], Consent(True)),
+        ("consent:true|c3:1|", [DISPLAY_ADS], Consent(True)),
         (["analytics", "display_ads"], [DISPLAY_ADS, ANALYTICS], Consent(True)),
         (["analytics"], [DISPLAY_ADS], Consent(False)),
         (["c3", "my_own_category"], [DISPLAY_ADS], Consent(True)),  # an id, and a site's own category

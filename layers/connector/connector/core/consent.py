@@ -97,7 +97,7 @@ def _decoded(text: str) -> str:
 
 
 def _read_consentmgr(text: str, required: Iterable[int]) -> Consent:
-    pairs = text.lower().split("|")
+    pairs = [pair for pair in text.lower().split("|") if pair.strip()]  # a trailing `|` is no pair
     if not all(_CONSENT_PAIR.fullmatch(pair.strip()) for pair in pairs):
         return NOT_READABLE
     granted: set[int] = set()
