@@ -76,12 +76,24 @@ def standin_server():
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _carried_values():
+    """The raw values a test declares it carried (leak_guard.carried) are its own."""
+    leak_guard.CARRIED.clear()
+    yield
+    leak_guard.CARRIED.clear()
+
+
 @pytest.fixture
 def standin(standin_server):
     standin_server.reset()
     standin_server.api_keys = {STANDIN_KEY}
     yield standin_server
+    # Every body OpenAI received, every field of it: no raw email, phone number, name or id the inputs carried.
+    leaked = [found for r in standin_server.requests for found in leak_guard.scan_body(r.body, "OpenAI request")]
     standin_server.reset()
+    if leaked:
+        pytest.fail(f"raw personal data reached OpenAI: {leaked[:5]}")
 
 
 @pytest.fixture(scope="session")

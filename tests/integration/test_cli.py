@@ -44,6 +44,24 @@ def test_check_passes_the_bundled_document_and_lists_its_actions():
     assert "  purchase_debug: realtime, order_created, Debug Mode (validate_only)" in out
 
 
+def test_check_names_an_unknown_consent_category_and_a_bad_kept_parameter(tmp_path):
+    entry = {
+        "delivery": "realtime",
+        "event_type": "order_created",
+        "consent_attribute": "cp.CONSENTMGR",
+        "consent_categories": ["display_ads", "analytcs"],
+        "keep_query_parameters": ["utm_source", ""],
+    }
+    code, out = run("check", write(tmp_path, "actions.json", {"actions": {"purchase": entry}}))
+    assert code == 1
+    problems = [line.strip() for line in out.splitlines()[1:]]
+    assert problems[0].startswith(
+        'actions.purchase.consent_categories: unknown category "analytcs"; did you mean "analytics"?'
+    )
+    assert problems[1].startswith("actions.purchase.keep_query_parameters: must be a list of query parameter names")
+    assert len(problems) == 2
+
+
 def test_check_lists_every_problem_with_did_you_mean(tmp_path):
     # GIVEN a document with typos in several actions and fields
     path = write(

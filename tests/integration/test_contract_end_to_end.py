@@ -119,7 +119,7 @@ def test_one_event_mapping_every_user_field_reaches_openai_exactly(app_with, sta
                 "type": "order_created",
                 "timestamp_ms": document["post_time"] // 1000 * 1000,
                 "oppref": "opp_4f2b9c7e1a",
-                "source_url": "https://shop.example.com/checkout/thank-you?order=ORD-10042",
+                "source_url": "https://shop.example.com/checkout/thank-you",
                 "action_source": "web",
                 "user": {
                     "emails_sha256": [EMAIL_ADA_SHA256, EMAIL_USER_SHA256],

@@ -7,7 +7,7 @@ import io
 import json
 import subprocess
 import sys
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from connector.core.actions import load_actions
@@ -22,7 +22,7 @@ from tests.support import leak_guard
 from tests.support.core import EMAIL_ADA_SHA256, EMAIL_USER_SHA256, EXTERNAL_ID_SHA256, PHONE_RO_SHA256
 from tests.support.core import SAMPLE_PURCHASE_DATA as PURCHASE_DATA
 from tests.support.loopback import STANDIN_KEY
-from tests.support.repo import ROOT
+from tests.support.repo import ROOT, fresh, load_event
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +55,7 @@ def test_every_sample_reaches_openai_in_its_wire_form(demo):
     report, output = demo
     print(output)  # the suite's leak guard scans captured output too
     assert report.ok, report.problems
+    assert [found for r in report.requests for found in leak_guard.scan_body(r.body)] == []  # every field
     stored = by_id(report.events)
     # GIVEN the real-time purchase, WHEN it reached the stand-in, THEN it is what the core builds, byte for byte
     purchase = stored["ORD-10042"]
@@ -158,6 +159,34 @@ def test_make_demo_exits_0_and_prints_the_summary():
     assert "\r" not in output
     assert leak_guard.find(output) == []
     assert "sk-local-" not in output  # the generated stand-in key
+
+
+def test_a_stock_purchase_whose_url_carries_an_email_reaches_openai_without_it():
+    # GIVEN `make serve`'s stack (front, moto, SQS, the stand-in, both handlers) and a stock Tealium purchase
+    # whose thank-you page URL carries the visitor's email address, encoded in the query and raw in the fragment
+    email = "ada@example.com"
+    leak_guard.carried(email)
+    document = fresh(load_event("tealium/purchase-event.json"))
+    url = f"https://shop.example.com/checkout/thank-you?order=ORD-10042&email={quote(email, safe='')}"
+    url += f"&utm_source=newsletter#{email}"
+    document["data"]["dom"]["url"] = document["page_url"]["full_url"] = url
+    options = local_connector.Options(window_seconds=1.0, api_key=STANDIN_KEY)
+    with local_connector.LocalConnector(options, Console(io.StringIO())) as connector:
+        # WHEN Tealium's webhook posts it to the front, as curl does against `make serve`
+        status, answer = connector.post("purchase", json.dumps(document).encode(), "application/json")
+        requests = connector.recorded_requests()
+    # THEN OpenAI received the sample's wire event, its page URL cut to scheme, host, path and campaign tag
+    assert (status, answer["results"][0]["status"]) == (200, "sent"), answer
+    expected = load_event("tealium/purchase-event.expected.json")
+    expected["timestamp_ms"] = int(document["data"]["udo"]["tealium_timestamp_epoch"]) * 1000
+    expected["source_url"] = "https://shop.example.com/checkout/thank-you?utm_source=newsletter"
+    (request,) = requests
+    assert request.json == {
+        "validate_only": False,
+        "integration_source": DEFAULT_INTEGRATION_SOURCE,
+        "events": [expected],
+    }
+    assert leak_guard.scan_body(request.body) == []  # nor in any other field, in any encoding
 
 
 # --------------------------------------------------------------------------- the HTTP front

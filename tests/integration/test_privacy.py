@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -206,6 +207,55 @@ def test_batch_sender_at_debug_leaks_nothing(debug_handlers, standin, aws, lambd
     assert leaks(out.out + out.err) == [], "stdout/stderr (logs and EMF metrics)"
     assert leaks(caplog.text) == [], "log records"
     assert leaks(without_own_oppref(dead[0])) == [], "dead-letter message"
+
+
+def test_emails_and_phone_numbers_in_urls_free_text_and_items_never_leave(
+    debug_handlers, standin, lambda_context, capsys, caplog
+):
+    ingest, _ = debug_handlers
+    leak_guard.carried(EMAIL, EMAIL.lower(), PHONE)  # no request body may hold them, in any field or form
+    # GIVEN a purchase whose page URL carries the email (encoded, raw in the fragment, in user info) and the
+    # phone number in a kept campaign tag, and whose first item's name holds the email
+    page = "https://shop.example.com/checkout/thank-you"
+    query = f"utm_source=mail&email={quote(EMAIL, safe='')}&utm_content={quote(PHONE, safe='')}&order=ORD-URL"
+    bought = canary("ORD-URL", _cprodname=[f"Gift card for {EMAIL}", "Blue Hoodie"])
+    bought["data"]["dom"]["url"] = (
+        f"https://{quote(EMAIL, safe='')}:x@shop.example.com/checkout/thank-you?{query}#{EMAIL}"
+    )
+    # ...and a custom event whose properties hold the phone number and, nested, the email
+    signup = canary("ORD-SIGNUP", newsletter_list=PHONE, newsletter_double_opt_in={"contact": [EMAIL], "ok": True})
+    # WHEN both are posted at DEBUG
+    answers = [
+        call(ingest, "purchase", bought, lambda_context),
+        call(ingest, "newsletter_signup", signup, lambda_context),
+    ]
+    # THEN both are sent without them, each drop warned about by field and attribute
+    assert [(status, answer["results"][0]["status"]) for status, answer in answers] == [(200, "sent"), (200, "sent")]
+    purchase_sent, signup_sent = (request.json["events"][0] for request in standin.accepted_requests())
+    assert purchase_sent["source_url"] == f"{page}?utm_source=mail"
+    assert [item.get("name") for item in purchase_sent["data"]["contents"]] == [None, "Blue Hoodie"]
+    assert "list_name" not in signup_sent["data"]
+    assert signup_sent["data"]["double_opt_in"] == {"contact": [], "ok": True}
+    assert answers[0][1]["results"][0]["warnings"] == [
+        {
+            "field": "source_url",
+            "reason": "the utm_content query parameter was dropped: its value looks like a phone number; "
+            'read from "dom.url"',
+        },
+        {"field": "data.contents[0].name", "reason": 'dropped: looks like an email address; read from "_cprodname"'},
+    ]
+    assert answers[1][1]["results"][0]["warnings"] == [
+        {"field": "data.list_name", "reason": 'dropped: looks like a phone number; read from "newsletter_list"'},
+        {
+            "field": "data.double_opt_in.contact[0]",
+            "reason": 'dropped: looks like an email address; read from "newsletter_double_opt_in"',
+        },
+    ]
+    # ...and nowhere else either: logs, metrics, answers, request bodies (field by field: leak_guard.scan_body)
+    out = capsys.readouterr()
+    assert leaks(out.out + out.err + caplog.text) == []
+    assert leaks(json.dumps([answer for _, answer in answers], ensure_ascii=False)) == []
+    assert [found for r in standin.requests for found in leak_guard.scan_body(r.body)] == []
 
 
 def test_the_key_comes_from_secrets_manager_only(debug_handlers, standin, lambda_context, capsys, caplog):

@@ -64,7 +64,8 @@ def wire_base(document: dict) -> dict:
         "id": "ORD-10042",
         "type": "order_created",
         "timestamp_ms": int(document["data"]["udo"]["tealium_timestamp_epoch"]) * 1000,
-        "source_url": document["data"]["dom"]["url"],
+        # the page URL without its query (the order number) and fragment: README.md, What leaves
+        "source_url": "https://shop.example.com/checkout/thank-you",
         "action_source": "web",
     }
 
@@ -160,8 +161,7 @@ def test_consent_denied_with_opt_out_queues_the_event_opted_out_without_user_dat
         "id": base["id"],
         "type": base["type"],
         "timestamp_ms": base["timestamp_ms"],
-        "oppref": OPPREF,
-        "source_url": base["source_url"],
+        "source_url": base["source_url"],  # no oppref: the ad click's id identifies the click
         "action_source": "web",
         "opt_out": True,
         "data": load_event("tealium/purchase-event.expected.json")["data"],

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from connector.core.errors import RetryableSendError
 from connector.core.types import Response, Route
 
+from tests.support import leak_guard
+
 
 @dataclass(frozen=True)
 class Post:
@@ -46,6 +48,7 @@ class FakeClient:
         self.posts: list[Post] = []
 
     def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
+        leak_guard.scan_body(body, "fake OpenAI client")  # every body, every field (tests/support/leak_guard.py)
         post = Post(url, dict(headers), json.loads(body))
         self.posts.append(post)
         result = self.respond(post)

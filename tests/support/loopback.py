@@ -11,6 +11,7 @@ import pytest
 from local.apigw import proxy_event
 from local.handlers import apply_environment, connector_environment, load_handler
 from local.sqs_poller import EventSourcePoller
+from tests.support import leak_guard
 from tests.support.repo import fresh, load_event
 
 STANDIN_KEY = "sk-standin-0123456789abcdef"
@@ -23,6 +24,7 @@ def call(app, action, body, lambda_context, **kwargs):
     if isinstance(body, dict | list):
         body = json.dumps(body)
     response = app.lambda_handler(proxy_event(action, body, **kwargs), lambda_context)
+    leak_guard.scan_answer(response["body"])  # every answer: no raw value (tests/support/leak_guard.py)
     return response["statusCode"], json.loads(response["body"])
 
 

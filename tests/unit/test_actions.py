@@ -255,3 +255,62 @@ def test_app_event_with_a_fixed_non_mobile_action_source_fails_at_load():
     document = {"actions": {"install": {"delivery": "realtime", "event_type": "app_installed", "action_source": "web"}}}
     with pytest.raises(ConfigError, match=r"^actions\.install\.action_source: app_installed .* mobile_app only"):
         parse_actions(json.dumps(document))
+
+
+# ---- consent categories and the query parameters a source URL keeps --------------------------------
+
+
+def test_consent_categories_and_kept_query_parameters_are_read():
+    action = parse_actions(
+        document(
+            consent_attribute="cp.CONSENTMGR",
+            consent_categories=["display_ads", "c1", "Display_Ads"],
+            keep_query_parameters=["utm_source", "gclid"],
+        )
+    )["purchase"]
+    assert action.consent_categories == (3, 1)
+    assert action.keep_query_parameters == ("utm_source", "gclid")
+    assert action.spec("web").kept_query_parameters == frozenset({"utm_source", "gclid"})
+
+
+def test_by_default_a_source_url_keeps_the_utm_campaign_parameters():
+    action = parse_actions(document())["purchase"]
+    assert action.consent_categories == ()
+    assert action.spec("web").kept_query_parameters == frozenset(
+        {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+    )
+    assert parse_actions(document(keep_query_parameters=[]))["purchase"].spec("web").kept_query_parameters == set()
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (
+            {"consent_attribute": "cp.CONSENTMGR", "consent_categories": ["display_add"]},
+            'actions.purchase.consent_categories: unknown category "display_add"; did you mean "display_ads"?',
+        ),
+        (
+            {"consent_attribute": "cp.CONSENTMGR", "consent_categories": ["c100"]},
+            'actions.purchase.consent_categories: unknown category "c100"',
+        ),
+        (
+            {"consent_attribute": "cp.CONSENTMGR", "consent_categories": []},
+            "actions.purchase.consent_categories: must be a non-empty list of Tealium consent categories",
+        ),
+        (
+            {"consent_attribute": "cp.CONSENTMGR", "consent_categories": "display_ads"},
+            "actions.purchase.consent_categories: must be a non-empty list of Tealium consent categories",
+        ),
+        (
+            {"consent_categories": ["display_ads"]},
+            "actions.purchase.consent_categories: needs consent_attribute",
+        ),
+        ({"keep_query_parameters": "utm_source"}, "actions.purchase.keep_query_parameters: must be a list"),
+        ({"keep_query_parameters": ["utm source"]}, "actions.purchase.keep_query_parameters: must be a list"),
+        ({"keep_query_parameters": ["a&b"]}, "actions.purchase.keep_query_parameters: must be a list"),
+    ],
+)
+def test_bad_consent_categories_and_kept_parameters_are_refused_at_load(entry, message):
+    with pytest.raises(ConfigError) as err:
+        parse_actions(document(**entry))
+    assert str(err.value).startswith(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import quote
 
 import pytest
@@ -153,12 +154,69 @@ def test_explicit_mapping_by_cookie_name_reads_firstparty_tealium_cookies():
     assert mapped(document, mappings={"oppref": "cp.__oppref"}, disable_automapping=True) == {"oppref": OPPREF}
 
 
-def test_the_bundled_purchase_action_takes_a_stock_tealium_purchase():
+def test_the_bundled_purchase_action_less_its_id_mapping_takes_a_stock_tealium_purchase():
+    # GIVEN a stock purchase (the order id in _corder only) and the bundled action without its id mapping
     document = stock_purchase()
     document["data"]["firstparty_tealium_cookies"]["__oppref"] = "opp_4f2b9c7e1a"
-    [prepared] = prepare(bundled_actions()["purchase"], document)
-    assert prepared.errors == [] and prepared.warnings == []
+    bundled = bundled_actions()["purchase"]
+    automapped_id = replace(bundled, mappings={k: v for k, v in bundled.mappings.items() if k != "id"})
+    # WHEN it is prepared THEN automapping gives the id from _corder and everything else as the sample expects,
+    # saying that the oppref the action maps (the data layer's "oppref") came from the Pixel's cookie instead
+    [prepared] = prepare(automapped_id, document)
+    assert prepared.errors == []
+    assert [str(i) for i in prepared.warnings] == [
+        'oppref: the mapped attribute "oppref" is missing: automapping filled it from "cp.__oppref"'
+    ]
     assert prepared.event == load_event("tealium/purchase-event.expected.json")
+
+
+def test_a_mapped_id_the_event_lacks_is_never_filled_from_corder_or_event_id():
+    # GIVEN the bundled purchase action (id mapped to order_id) and a stock purchase with _corder and event_id
+    document = stock_purchase()
+    # WHEN it is prepared
+    [prepared] = prepare(bundled_actions()["purchase"], document)
+    # THEN it is refused, naming the mapped attribute only: another id could count the order twice
+    assert [str(i) for i in prepared.errors] == [
+        'id: is required; the action reads it from "order_id", which this event does not have'
+    ]
+    assert prepared.event is None and prepared.event_id is None
+
+
+@pytest.mark.parametrize(
+    "mappings, udo, field, reason",
+    [
+        (
+            {"source_url": "landing_url"},
+            {},
+            "source_url",
+            'the mapped attribute "landing_url" is missing: automapping filled it from "dom.url"',
+        ),
+        (
+            {"amount": "order_total_cents"},
+            {},
+            "data.amount",
+            'the mapped attribute "order_total_cents" is missing: automapping filled it from "_csubtotal"',
+        ),
+        (
+            {"obref": "my_obref"},
+            {"cp.__obref": OBREF},
+            "user.obref",
+            'the mapped attribute "my_obref" is missing: automapping filled it from "cp.__obref"',
+        ),
+        (
+            {"oppref": "campaign_ref"},
+            {"qp.oppref": OPPREF},
+            "oppref",
+            'the mapped attribute "campaign_ref" is missing: automapping filled it from "qp.oppref"',
+        ),
+    ],
+)
+def test_a_mapped_field_automapping_fills_carries_a_warning(mappings, udo, field, reason):
+    document = stock_purchase()
+    document["data"]["udo"].update(udo)
+    [prepared] = prepare(action(mappings), document)
+    assert prepared.ok
+    assert [i.as_dict() for i in prepared.warnings] == [{"field": field, "reason": reason}]
 
 
 # ---- errors name the attribute, never the value ---------------------------------------
@@ -173,12 +231,12 @@ def test_a_missing_mapped_id_names_the_attribute_the_action_reads():
     ]
 
 
-def test_a_missing_id_names_the_mapping_and_the_automapped_attributes():
+def test_a_missing_automapped_id_names_the_automapped_attributes():
     document = stock_purchase()
     del document["data"]["udo"]["_corder"], document["event_id"]
-    [prepared] = prepare(action({"id": "order_ref"}), document)
+    [prepared] = prepare(action({"timestamp_ms": "order_time"}), document)
     assert [str(i) for i in prepared.errors] == [
-        'id: is required; the action reads it from "order_ref" or "_corder" or "event_id", none of which this event has'
+        'id: is required; the action reads it from "_corder" or "event_id", none of which this event has'
     ]
 
 
@@ -219,7 +277,7 @@ def test_an_ambiguous_amount_is_refused_saying_how_to_declare_the_format():
 
 def test_a_dropped_user_value_names_its_attribute():
     document = stock_purchase()
-    document["data"]["udo"]["customer_email"] = "not an address"
+    document["data"]["udo"].update(customer_email="not an address", order_id="ORD-10042")
     [prepared] = prepare(bundled_actions()["purchase"], document)
     assert prepared.errors == []
     [issue] = [i for i in prepared.warnings if i.field == "user.email"]
@@ -294,9 +352,21 @@ def test_no_consent_with_opt_out_sends_opted_out_without_user_data():
     [prepared] = prepare(opt_out, consenting("denied"))
     assert prepared.ok and not prepared.skipped
     event = prepared.event
-    assert event["opt_out"] is True and "user" not in event
-    assert event["oppref"] == OPPREF and event["data"]["amount"] == 12999
-    assert OBREF.encode() not in prepared.encoded and b"obref" not in prepared.encoded
+    assert event["opt_out"] is True and "user" not in event and "oppref" not in event
+    assert event["data"]["amount"] == 12999
+    assert event["source_url"] == "https://shop.example.com/checkout/thank-you"
+    for text in (OBREF, OPPREF, "obref", "oppref"):
+        assert text.encode() not in prepared.encoded
+
+
+def test_an_opted_out_event_warns_about_no_field_it_does_not_send():
+    # GIVEN an action mapping oppref to a data layer variable the event lacks (the Pixel's cookie has one)
+    opt_out = action({"oppref": "campaign_ref"}, consent_attribute="consent_marketing", on_no_consent="opt_out")
+    document = consenting("no")
+    document["data"]["firstparty_tealium_cookies"]["__oppref"] = OPPREF
+    # WHEN it is sent opted out THEN no oppref leaves, and no warning speaks of one
+    [prepared] = prepare(opt_out, document)
+    assert prepared.ok and "oppref" not in prepared.event and prepared.warnings == []
 
 
 @pytest.mark.parametrize("value", [True, "1", "true", "Yes", "granted"])

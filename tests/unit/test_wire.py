@@ -7,7 +7,7 @@ import json
 import pytest
 from connector.core import normalize
 from connector.core.actions import MAPPABLE_FIELDS
-from connector.core.wire import build as wire_build
+from connector.core.wire import items as wire_items
 from connector.core.wire.build import (
     CUSTOM_DATA,
     DATA_FIELDS,
@@ -23,6 +23,7 @@ from connector.core.wire.build import (
     timestamp_window_problem,
 )
 from connector.core.wire.check import check_wire_event
+from connector.core.wire.fields import Builder
 from connector.core.wire.request import (
     ErrorDetail,
     encode_event,
@@ -236,10 +237,10 @@ def test_plain_items_are_read_as_the_item_by_item_path_reads_them(change, curren
     items = [PLAIN_ITEM, {**PLAIN_ITEM, **change}, PLAIN_ITEM]
     values = {"contents": items, **({"currency": currency} if currency else {})}
     # WHEN the items are built, and each is read on its own by the general path
-    b = wire_build._Builder(values, separator)
-    contents = wire_build._build_contents(b, currency)
-    general = wire_build._Builder(values, separator)
-    expected = [wire_build._build_item(general, item, position, currency) for position, item in enumerate(items)]
+    b = Builder(values, separator)
+    contents = wire_items.build_contents(b, currency)
+    general = Builder(values, separator)
+    expected = [wire_items._build_item(general, item, position, currency) for position, item in enumerate(items)]
     # THEN both give the same items, errors and warnings, in the same order
     assert contents == [item for item in expected if item is not None]
     assert [list(item) for item in contents] == [list(item) for item in expected if item is not None]
@@ -714,6 +715,15 @@ def test_an_event_the_builder_wrote_passes_the_check():
         (lambda e: e.update(opt_out="no"), "opt_out"),
         (lambda e: e.update(user=[]), "user"),
         (lambda e: e.pop("id"), "id"),
+        # what build_event never sends (README.md: What leaves): a queued event from an older version neither
+        (lambda e: e.update(source_url="https://shop.example.com/p#ada@example.com"), "source_url"),
+        (lambda e: e.update(source_url="https://ada:pw@shop.example.com/p"), "source_url"),
+        (lambda e: e.update(source_url="https://shop.example.com/p?email=ada%40example.com"), "source_url"),
+        (lambda e: e["data"]["contents"][0].update(name="+44 7700 900417"), "data.contents[0].name"),
+        (
+            lambda e: e["data"]["contents"][0].update(variant_dict={"to": "ada@example.com"}),
+            "data.contents[0].variant_dict.to",
+        ),
     ],
 )
 def test_the_check_names_every_field_the_contract_does_not_take(change, field):
@@ -728,6 +738,30 @@ def test_the_check_takes_values_the_contract_accepts_though_the_connector_would_
     event["user"] |= {"cities": ["New York"], "regions": ["California"], "ip_address": "2001:DB8:0::7"}
     event["user"]["android_advertising_id"] = event["user"]["android_advertising_id"].upper()
     assert check_wire_event(event) == []
+
+
+def test_the_check_refuses_a_queued_custom_property_that_looks_personal_at_any_depth():
+    event = build("custom", {"custom_event_name": "upgrade"}, custom_data={"prefs": {"to": ["ada@example.com"]}})
+    assert event.event["data"]["prefs"] == {"to": []} and event.warnings  # the builder drops it...
+    queued = {**event.event, "data": {"type": "custom", "prefs": {"to": ["ada@example.com"]}, "tel": "415-555-0123"}}
+    assert [i.as_dict() for i in check_wire_event(queued)] == [  # ...and a queued event carrying it is refused
+        {"field": "data.prefs.to[0]", "reason": "looks like an email address: never sent"},
+        {"field": "data.tel", "reason": "looks like a phone number: never sent"},
+    ]
+
+
+@pytest.mark.parametrize("event_id", ["ada@example.com", "+44 7700 900417", "lead-ada%40example.com"])
+def test_an_id_that_looks_personal_rejects_the_event_and_a_queued_one_too(event_id):
+    built = build("lead_created", id=event_id)
+    assert built.event is None and issue_fields(built.errors) == ["id"]
+    assert built.errors[0].reason.endswith(": an id is sent as it is, so map an attribute that is not")
+    assert event_id not in str(built.errors)
+    assert issue_fields(check_wire_event({**full_event(), "id": event_id})) == ["id"]
+
+
+@pytest.mark.parametrize("event_id", ["1234-5678", "ORD-10042", "7f3c2a10-5b6e-4c1d-9e8f-0a1b2c3d4e5f"])
+def test_an_order_number_written_like_a_local_phone_number_is_still_an_id(event_id):
+    assert build("lead_created", id=event_id).event["id"] == event_id
 
 
 def test_the_check_refuses_what_is_not_an_event_at_all():

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from connector.core import money
+from connector.core.consent import TEALIUM_CATEGORIES, category_number
 from connector.core.errors import ConfigError
+from connector.core.personal_data import DEFAULT_KEPT_QUERY_PARAMETERS
 from connector.core.types import Route
 from connector.core.wire.build import (
     ACTION_SOURCES,
@@ -64,7 +67,9 @@ ACTION_KEYS = frozenset(
         "api_key_secret_id",
         "decimal_separator",
         "consent_attribute",
+        "consent_categories",
         "on_no_consent",
+        "keep_query_parameters",
         "mappings",
         "custom_data",
     }
@@ -90,6 +95,11 @@ class ActionConfig:
     decimal_separator: str = "."
     consent_attribute: str | None = None
     on_no_consent: str = "skip"
+    #: Tealium consent categories (by number, connector/core/consent.py) that must all be granted; empty:
+    #: the consent attribute is read as a plain flag.
+    consent_categories: tuple[int, ...] = ()
+    #: The query parameters source_url keeps (connector/core/personal_data.py); every other one is dropped.
+    keep_query_parameters: tuple[str, ...] = DEFAULT_KEPT_QUERY_PARAMETERS
 
     def spec(self, default_action_source: str) -> EventSpec:
         return EventSpec(
@@ -98,6 +108,7 @@ class ActionConfig:
             self.action_source,
             default_action_source,
             decimal_separator=self.decimal_separator,
+            kept_query_parameters=frozenset(self.keep_query_parameters),
         )
 
     def route(self, pixel_id: str | None, api_key_secret_id: str | None, base_url: str) -> Route:
@@ -202,6 +213,10 @@ def _parse_action(name: str, entry: object, problems: list[str]) -> ActionConfig
     decimal_separator = _collect(problems, lambda: _choice(entry, "decimal_separator", money.DECIMAL_SEPARATORS, where))
     consent_attribute = _collect(problems, lambda: _text(entry, "consent_attribute", where))
     on_no_consent = _collect(problems, lambda: _choice(entry, "on_no_consent", NO_CONSENT_CHOICES, where))
+    consent_categories = _consent_categories(
+        entry.get("consent_categories"), entry.get("consent_attribute"), where, problems
+    )
+    keep_query_parameters = _collect(problems, lambda: _query_parameter_names(entry, where))
     if len(problems) > found:
         return None
     return ActionConfig(
@@ -219,6 +234,8 @@ def _parse_action(name: str, entry: object, problems: list[str]) -> ActionConfig
         decimal_separator=decimal_separator or ".",
         consent_attribute=consent_attribute,
         on_no_consent=on_no_consent or "skip",
+        consent_categories=consent_categories,
+        keep_query_parameters=DEFAULT_KEPT_QUERY_PARAMETERS if keep_query_parameters is None else keep_query_parameters,
     )
 
 
@@ -319,3 +336,42 @@ def _custom_data(value: object, event_type: str, where: str) -> dict[str, str]:
         if not isinstance(attribute, str) or not attribute.strip():
             raise ConfigError(f"{where}.custom_data.{name}: must name a Tealium attribute or a dotted path")
     return {name: attribute.strip() for name, attribute in value.items()}
+
+
+def _consent_categories(value: object, consent_attribute: object, where: str, problems: list[str]) -> tuple[int, ...]:
+    """Tealium consent categories by name (`display_ads`) or id (`c3`), as numbers; all of them must be granted."""
+    if value is None:
+        return ()
+    key = f"{where}.consent_categories"
+    if not isinstance(value, list) or not value or not all(isinstance(name, str) for name in value):
+        problems.append(f'{key}: must be a non-empty list of Tealium consent categories, such as ["display_ads"]')
+        return ()
+    if not consent_attribute:
+        problems.append(f"{key}: needs consent_attribute, the attribute holding the visitor's consent (cp.CONSENTMGR)")
+    numbers = []
+    for name in value:
+        number = category_number(name)
+        if number is None:
+            hint = did_you_mean(name.strip().lower(), TEALIUM_CATEGORIES)
+            names = ", ".join(TEALIUM_CATEGORIES)
+            problems.append(f'{key}: unknown category "{name}"{hint} (Tealium\'s are {names}, or c1 to c99)')
+        elif number not in numbers:
+            numbers.append(number)
+    return tuple(numbers)
+
+
+def _query_parameter_names(entry: dict, where: str) -> tuple[str, ...] | None:
+    """The query parameter names source_url keeps; null keeps the default (the utm_* campaign tags)."""
+    value = entry.get("keep_query_parameters")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(name, str) and _QUERY_NAME.fullmatch(name) for name in value):
+        raise ConfigError(
+            f"{where}.keep_query_parameters: must be a list of query parameter names (such as utm_source), "
+            "without spaces, &, = or #"
+        )
+    return tuple(dict.fromkeys(value))
+
+
+#: A query parameter name as written in a URL, before decoding: no separators, no spaces.
+_QUERY_NAME = re.compile(r"[^\s&=#?]+")

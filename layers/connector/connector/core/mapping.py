@@ -6,19 +6,33 @@ attribute to look at (or to map) instead of quoting the value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from connector.core.actions import ActionConfig
 from connector.core.tealium import AUTOMAP_SOURCES, ITEM_SOURCES, MAX_ITEMS_PER_EVENT, OPPREF_SOURCES, Payload
 from connector.core.types import Issue
-from connector.core.wire.build import CUSTOM_DATA
+from connector.core.wire.build import CUSTOM_DATA, USER_FIELDS
 
-#: Mapped fields that are not user data: what an event keeps when it is sent opted out.
+#: Mapped fields that identify neither the person nor their click: what an event keeps when it is sent
+#: opted out. Not oppref (the ad click's id ties the conversion to a person's click), not obref, no user field.
 NOT_USER_DATA = frozenset(
-    {"id", "timestamp_ms", "oppref", "source_url", "action_source", "amount", "amount_major", "currency"}
+    {"id", "timestamp_ms", "source_url", "action_source", "amount", "amount_major", "currency"}
     | {"plan_id", "contents", "custom_data"}
 )
+#: A field the action maps that automapping never fills: OpenAI deduplicates on the id, so another id
+#: (Tealium's event_id for a missing lead id) would count a conversion twice. The event is refused instead.
+NEVER_AUTOMAPPED_WHEN_MAPPED = frozenset({"id"})
+#: Where automapping fills a mapped field under another key: a mapped `amount` (minor units) from `_csubtotal`.
+AUTOMAPPED_AS = {"amount": "amount_major"}
+#: Mapping key -> the wire field a warning about it names, where the two differ.
+WIRE_FIELDS = {
+    "amount": "data.amount",
+    "currency": "data.currency",
+    "plan_id": "data.plan_id",
+    "contents": "data.contents",
+}
 #: Fields automapping can fill, and the attributes it reads them from (for error messages).
 AUTOMAP_CANDIDATES: dict[str, tuple[str, ...]] = {**AUTOMAP_SOURCES, "oppref": OPPREF_SOURCES}
 
@@ -61,10 +75,31 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         mapped.warnings.append(_items_dropped(dropped, sources["contents"]))
     if action.disable_automapping:
         return mapped
+    explicit = {name for name in action.mappings if name not in values}  # mapped, but the event lacks it
     dropped_items = payload.automap_into(values, sources, values.get("source_url"))
     if dropped_items:
         mapped.warnings.append(_items_dropped(dropped_items, sources["contents"]))
+    if explicit:
+        _keep_mappings_meaning(action, mapped, explicit)
     return mapped
+
+
+def _keep_mappings_meaning(action: ActionConfig, mapped: Mapped, missing: set[str]) -> None:
+    """A mapped field the event lacks: never the id from elsewhere; any other field filled by automapping
+    is said so in a warning (the attribute the action names is missing)."""
+    values, sources = mapped.values, mapped.sources
+    for name in sorted(missing):
+        key = AUTOMAPPED_AS.get(name, name)
+        if key not in values:
+            continue
+        if name in NEVER_AUTOMAPPED_WHEN_MAPPED:
+            del values[key], sources[key]
+            continue
+        wire_field = f"user.{name}" if name in USER_FIELDS else WIRE_FIELDS.get(name, name)
+        reason = (
+            f'the mapped attribute "{action.mappings[name]}" is missing: automapping filled it from "{sources[key]}"'
+        )
+        mapped.warnings.append(Issue(wire_field, reason))
 
 
 def _items_dropped(dropped: int, source: str) -> Issue:
@@ -74,7 +109,7 @@ def _items_dropped(dropped: int, source: str) -> Issue:
 
 
 def without_user_data(values: dict[str, object]) -> dict[str, object]:
-    """An event for a visitor without consent: opted out, with no user field (obref included)."""
+    """An event for a visitor without consent: opted out, with no user field, no oppref and no obref."""
     return {name: value for name, value in values.items() if name in NOT_USER_DATA} | {"opt_out": True}
 
 
@@ -84,6 +119,9 @@ def name_sources(issues: Sequence[Issue], action: ActionConfig, mapped: Mapped) 
 
 
 def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
+    custom_property = _custom_property(issue.field)
+    if custom_property in action.custom_data:
+        return f'; read from "{action.custom_data[custom_property]}"'
     key, item_field = _mapping_key(issue.field, mapped.values)
     if key is None:
         return ""
@@ -95,12 +133,20 @@ def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
     if not issue.reason.startswith("is required"):
         return ""
     explicit = (action.mappings[key],) if key in action.mappings else ()
-    candidates = explicit + (() if action.disable_automapping else AUTOMAP_CANDIDATES.get(key, ()))
+    no_automapping = action.disable_automapping or (explicit and key in NEVER_AUTOMAPPED_WHEN_MAPPED)
+    candidates = explicit + (() if no_automapping else AUTOMAP_CANDIDATES.get(key, ()))
     if not candidates:
         return f"; the action maps no attribute to it: add actions.{action.name}.mappings.{key}"
     which = "which this event does not have" if len(candidates) == 1 else "none of which this event has"
     names = " or ".join(f'"{name}"' for name in candidates)
     return f"; the action reads it from {names}, {which}"
+
+
+def _custom_property(field_name: str) -> str | None:
+    """`data.prefs.contact[0]` -> `prefs`: the custom property a data field belongs to (or a data field's name)."""
+    if not field_name.startswith("data."):
+        return None
+    return re.split(r"[.\[]", field_name[len("data.") :], maxsplit=1)[0]
 
 
 #: Wire field -> mapping key, where the two differ.

@@ -7,10 +7,11 @@ errors that name why not. One bad event never affects its neighbours.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from connector.core import coerce
 from connector.core.actions import ActionConfig
+from connector.core.consent import Consent, read_consent
 from connector.core.errors import InputError
 from connector.core.mapping import map_event, name_sources, without_user_data
 from connector.core.settings import Settings
@@ -54,11 +55,19 @@ def prepare_event(
         return PreparedEvent(index, route, errors=[Issue(err.field, err.reason)])
     mapped = map_event(action, payload)
     values = mapped.values
-    if action.consent_attribute and not coerce.grants_consent(payload.lookup(action.consent_attribute)):
-        if action.on_no_consent == "skip":
-            warning = Issue("consent", _no_consent(action.consent_attribute))
-            return PreparedEvent(index, route, _event_id(values), warnings=[warning], skipped=True)
-        values = without_user_data(values)
+    if action.consent_attribute:
+        consent = _consent(action, payload.lookup(action.consent_attribute))
+        if not consent.granted:
+            if action.on_no_consent == "skip":
+                warning = Issue("consent", _no_consent(action.consent_attribute, consent.problem))
+                return PreparedEvent(index, route, _event_id(values), warnings=[warning], skipped=True)
+            # docs/actions.md: What leaves. Opted out, and nothing that identifies the person or their click.
+            values = without_user_data(values)
+            spec = replace(spec, kept_query_parameters=frozenset())
+            # A note about a field no longer sent (automapping filled a mapped oppref, say) would mislead.
+            mapped.warnings = [w for w in mapped.warnings if w.field != "oppref" and not w.field.startswith("user.")]
+            if consent.problem:
+                mapped.warnings.append(Issue("consent", _unreadable_consent(action.consent_attribute, consent.problem)))
     built = build_event(spec, values, now_ms)
     # Most events have no warning: nothing to name.
     warnings = mapped.warnings + name_sources(built.warnings, action, mapped) if built.warnings else mapped.warnings
@@ -79,8 +88,20 @@ def prepare_event(
     return PreparedEvent(index, route, event_id, event, encoded, [], warnings)
 
 
-def _no_consent(attribute: str) -> str:
-    return f'skipped: "{attribute}" does not grant consent; nothing was sent (the action\'s on_no_consent is "skip")'
+def _consent(action: ActionConfig, raw: object) -> Consent:
+    """The consent value as the action reads it: Tealium's categories when it lists some, else a plain flag."""
+    if action.consent_categories:
+        return read_consent(raw, action.consent_categories)
+    return Consent(coerce.grants_consent(raw))
+
+
+def _no_consent(attribute: str, problem: str | None) -> str:
+    why = f"{problem}, so it grants no consent" if problem else "does not grant consent"
+    return f'skipped: "{attribute}" {why}; nothing was sent (the action\'s on_no_consent is "skip")'
+
+
+def _unreadable_consent(attribute: str, problem: str) -> str:
+    return f'"{attribute}" {problem}, so it grants no consent: sent opted out, without user data, oppref or obref'
 
 
 NOT_UNICODE = "is not valid Unicode text: it holds an unpaired surrogate escape (\\ud800-\\udfff)"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote_plus, urlsplit
 
 from connector.core import money, normalize
 from connector.core.errors import InvalidValue
+from connector.core.personal_data import clean_url, personal_id_kind, personal_kind, scrub
 from connector.core.types import Issue
 from connector.core.wire.build import (
     CUSTOM_EVENT_NAME,
@@ -68,6 +70,8 @@ def check_wire_event(event: object) -> list[Issue]:
     if event_type not in EVENT_TYPES:
         return [*issues, Issue("type", "must be a standard event name or custom")]
     _check_value(issues, "id", event.get("id"), parse_event_id, required=True)
+    if isinstance(event.get("id"), str) and (kind := personal_id_kind(event["id"])):
+        issues.append(Issue("id", f"looks like {kind}: never sent"))
     name = event.get("custom_event_name")
     if event_type == "custom" and not (isinstance(name, str) and CUSTOM_EVENT_NAME.fullmatch(name)):
         issues.append(Issue("custom_event_name", "is required for custom events: 1-64 letters, digits, _ or -"))
@@ -80,6 +84,7 @@ def check_wire_event(event: object) -> list[Issue]:
     action_source = event.get("action_source")
     _check_value(issues, "action_source", action_source, parse_action_source, required=True)
     _check_value(issues, "source_url", event.get("source_url"), parse_url, required=action_source == "web")
+    _check_source_url_is_clean(issues, event.get("source_url"))
     if event_type in MOBILE_APP_ONLY and action_source != "mobile_app":
         issues.append(Issue("action_source", f"{event_type} is accepted from mobile_app only"))
     if "opt_out" in event and not isinstance(event["opt_out"], bool):
@@ -87,7 +92,36 @@ def check_wire_event(event: object) -> list[Issue]:
     if "user" in event:
         _check_user(issues, event["user"])
     _check_data(issues, event_type, event.get("data"))
+    _check_free_text(issues, event.get("data"))
     return issues
+
+
+def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
+    """`build_event` sends a URL without user info, fragment, or a path or parameter that looks personal."""
+    if not isinstance(url, str) or not url:
+        return
+    try:
+        own_parameters = [unquote_plus(pair.partition("=")[0]) for pair in urlsplit(url).query.split("&")]
+        cleaned, _ = clean_url(url, own_parameters)
+    except ValueError:
+        return  # parse_url has said why
+    if cleaned != url:
+        issues.append(
+            Issue("source_url", "must carry no user info, fragment or personal data (docs/actions.md: What leaves)")
+        )
+
+
+def _check_free_text(issues: list[Issue], data: object) -> None:
+    """No text of the data (plan id, items, custom properties, at any depth) may look like an email or phone."""
+    if not isinstance(data, dict):
+        return
+    notes: list[tuple[str, str]] = []
+    for name, value in data.items():
+        if isinstance(value, str) and (kind := personal_kind(value)):
+            notes.append((f"data.{name}", f"looks like {kind}"))
+        else:
+            scrub(value, f"data.{name}", notes)
+    issues.extend(Issue(where, f"{reason.removeprefix('dropped: ')}: never sent") for where, reason in notes)
 
 
 def _check_value(
