@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from connector.core.printable import printable
 from connector.core.queue_message import dead_letter_note, outside_window, without_dead_letter
 
 #: SQS's most messages per receive, send, delete or visibility change.
@@ -45,7 +46,8 @@ class RedriveReport:
             return
         out.write("  ".join(f"{name:>12}" for name, _ in columns) + "  reason\n")
         for reason in reasons:
-            out.write("  ".join(f"{counts[reason]:>12}" for _, counts in columns) + f"  {reason}\n")
+            # A reason quotes OpenAI and the queued event: escaped whole, so it moves no cursor, breaks no line.
+            out.write("  ".join(f"{counts[reason]:>12}" for _, counts in columns) + f"  {printable(reason)}\n")
         out.write("  ".join(f"{counts.total():>12}" for _, counts in columns) + "  (total)\n")
         if self.too_old:
             out.write("too old: outside OpenAI's window (7 days back, 10 minutes ahead); left dead-lettered\n")

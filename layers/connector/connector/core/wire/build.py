@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from connector.core import coerce, money, normalize
 from connector.core.errors import InvalidValue
+from connector.core.json_bounds import value_problem
 from connector.core.types import Issue
 
 #: An event may be at most this old when it is sent...
@@ -385,6 +386,8 @@ def _add_custom_properties(b: _Builder, data: dict[str, object]) -> None:
         # connector/core/actions.py refuses these at load; a direct caller may not have.
         if name in RESERVED_DATA_FIELDS:
             b.errors.append(Issue(f"data.{name}", "is a reserved data field, not a custom property"))
+        elif problem := value_problem(value):  # passed on as it came: bounded before anything recursive reads it
+            b.errors.append(Issue(f"data.{name}", problem))
         else:
             data[name] = value
 
