@@ -84,6 +84,8 @@ def name_sources(issues: Sequence[Issue], action: ActionConfig, mapped: Mapped) 
 
 
 def _source_note(issue: Issue, action: ActionConfig, mapped: Mapped) -> str:
+    if action.custom_data and issue.field.startswith("data.") and issue.field[5:] in action.custom_data:
+        return f'; read from "{action.custom_data[issue.field[5:]]}"'  # a custom property: its own attribute
     key, item_field = _mapping_key(issue.field, mapped.values)
     if key is None:
         return ""

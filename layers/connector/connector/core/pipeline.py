@@ -87,7 +87,7 @@ def prepare_event(
         # JSON's "\ud800" escapes decode to unpaired surrogates, which UTF-8 cannot carry. Identifiers
         # were already checked as they were hashed; any other text is found here, once, at no cost
         # to the events without it.
-        errors = [Issue(unencodable_field(event) or "event", NOT_UNICODE)]
+        errors = name_sources([Issue(unencodable_field(event) or "event", NOT_UNICODE)], action, mapped)
         return PreparedEvent(index, route, event_id, errors=errors, warnings=warnings)
     # Built whole, in one call: the common case sets no field twice.
     return PreparedEvent(index, route, event_id, event, encoded, [], warnings)
