@@ -17,6 +17,8 @@ class Post:
     url: str
     headers: dict[str, str]
     body: dict
+    #: The body's length in bytes, as sent.
+    size: int = 0
 
     @property
     def ids(self) -> list[str]:
@@ -45,7 +47,7 @@ class FakeClient:
         self.posts: list[Post] = []
 
     def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
-        post = Post(url, dict(headers), json.loads(body))
+        post = Post(url, dict(headers), json.loads(body), len(body))
         self.posts.append(post)
         result = self.respond(post)
         if isinstance(result, Exception):
