@@ -19,6 +19,8 @@ class Post:
     body: dict
     #: The body's length in bytes, as sent.
     size: int = 0
+    #: The monotonic deadline the sender gave the request.
+    deadline: float | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -47,7 +49,7 @@ class FakeClient:
         self.posts: list[Post] = []
 
     def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
-        post = Post(url, dict(headers), json.loads(body), len(body))
+        post = Post(url, dict(headers), json.loads(body), len(body), deadline)
         self.posts.append(post)
         result = self.respond(post)
         if isinstance(result, Exception):

@@ -15,13 +15,19 @@ LINE_BREAK = "\n"
 def printable(text: str, keep: str = "") -> str:
     """`text` with every character str.isprintable() refuses (controls, format characters such as bidi
     overrides, separators other than the space, surrogates, unassigned code points), except those in
-    `keep`, written as a Python-style escape: \\x1b, \\u202e, \\udc80."""
+    `keep`, written as a Python-style escape: \\n, \\x1b, \\u202e, \\udc80."""
     if text.isprintable():  # the common case, at C speed
         return text
     return "".join(c if c.isprintable() or c in keep else _escape(c) for c in text)
 
 
+#: The escapes every reader knows, as Python and JSON write them.
+SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(character: str) -> str:
+    if character in SHORT_ESCAPES:
+        return SHORT_ESCAPES[character]
     code = ord(character)
     if code <= 0xFF:
         return f"\\x{code:02x}"
