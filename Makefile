@@ -41,7 +41,7 @@ demo: setup  ## the whole connector on loopback: sample events in, what OpenAI r
 serve: setup  ## the same, then keep serving for curl or a Tealium webhook
 	$(BIN)/python -m local.runner --serve $(ARGS)
 
-cli: setup  ## the operator's command line: make cli ARGS="check my-actions.json" (see README)
+cli: setup  ## the operator's command line: make cli ARGS="check my-actions.json" (see docs/command-line.md)
 	PYTHONPATH=layers/connector $(BIN)/python -m connector $(ARGS)
 
 test: setup .venv-sam/.installed .venv-checkov/.installed  ## lint, template checks, unit, property and integration tests

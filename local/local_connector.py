@@ -343,7 +343,7 @@ class LocalConnector:
             line(f"  Recorded requests: curl {self.standin.base_url}/_standin/requests")
             line(
                 f"  Fault injection:   curl -X POST {self.standin.base_url}/_standin/faults"
-                """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (README: the stand-in)"""
+                """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (docs/local.md: the stand-in)"""
             )
         line("Each call to the front and each request OpenAI receives is printed below (--quiet: no event bodies).")
         self._serving = True

@@ -26,7 +26,7 @@ from local.local_connector import DEFAULT_WINDOW_SECONDS, LOCAL_PIXEL_ID, LocalC
 from local.services import ServiceError
 
 DEFAULT_SERVE_PORT = 8080
-#: The stand-in's port with --serve, so its /_standin/ endpoints (README) stay where they were.
+#: The stand-in's port with --serve, so its /_standin/ endpoints (docs/local.md) stay where they were.
 DEFAULT_STANDIN_SERVE_PORT = 8787
 
 

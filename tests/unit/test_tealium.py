@@ -296,7 +296,7 @@ def test_full_retail_columns_give_the_items_that_item_by_item_reading_gives(chan
         "_cprice": ["10.00", "2.50"],
     } | change
     items = automapped({"data": {"udo": udo}})["contents"]
-    # What the item by item loop builds (README.md: Actions), keys in its order: fields, id, then the default type.
+    # What the item by item loop builds (docs/actions.md), keys in its order: fields, id, then the default type.
     columns = {name: tealium._as_items(udo[name], tealium.MAX_ITEMS_PER_EVENT)[0] for name in udo}
     expected = []
     for i in range(max(len(column) for column in columns.values())):

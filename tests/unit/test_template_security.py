@@ -16,6 +16,7 @@ from local.template import (
     resource_properties,
     resources_of_type,
 )
+from tests.support.docs import read_doc, section
 from tests.support.repo import ROOT
 from tests.support.template import load_template
 
@@ -82,15 +83,13 @@ def test_ingest_concurrency_is_reserved_by_a_parameter_with_a_sensible_default(t
     assert "ReservedConcurrentExecutions" not in function_properties(template, "BatchSenderFunction")
 
 
-def test_readme_documents_timeout_budget_and_concurrency_together():
+def test_operations_doc_documents_timeout_budget_and_concurrency_together():
     from connector.services.ingest import REALTIME_SEND_BUDGET_SECONDS
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Security and operations") :]
-    section = section[: section.find("\n## ", 1)]
+    security = section(read_doc("operations.md"), "# Security and operations")
 
     for needed in ("IngestReservedConcurrency", "29 s", f"{REALTIME_SEND_BUDGET_SECONDS:g} s", "SenderMaxConcurrency"):
-        assert needed in section, needed
+        assert needed in security, needed
 
 
 # --- the API's perimeter -----------------------------------------------------------------------------------

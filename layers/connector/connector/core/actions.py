@@ -32,7 +32,7 @@ DELIVERY_MODES = ("realtime", "batched")
 #: OpenAI keys start like this; an override holding one is a leak waiting to happen.
 PLAIN_KEY_PREFIXES = ("sk-", "Bearer ")
 
-#: Every field an action can map, by its mapping key (README.md: Actions).
+#: Every field an action can map, by its mapping key (docs/actions.md).
 MAPPABLE_FIELDS = frozenset(
     {
         # Event Data
@@ -230,7 +230,7 @@ def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, require
 
 
 def _event_type(value: object, where: str) -> str:
-    # Display names ("Order Created", README.md: Actions) are accepted as well as the wire names.
+    # Display names ("Order Created", docs/actions.md) are accepted as well as the wire names.
     if isinstance(value, str):
         value = value.strip().lower().replace(" ", "_")
     if value not in EVENT_TYPES:

@@ -33,7 +33,7 @@ class Mapped:
 
 
 def map_values(action: ActionConfig, payload: Payload) -> dict[str, object]:
-    """The action's fields for one payload, keyed by the mapping keys (README.md: Actions)."""
+    """The action's fields for one payload, keyed by the mapping keys (docs/actions.md)."""
     return map_event(action, payload).values
 
 

@@ -1,6 +1,6 @@
 """Normalization and SHA-256 hashing of user identifiers, as docs/wire-contract.md specifies.
 
-Each rule is keyed by the action's mapping key (README.md: User data) (email, phone, external_id, first_name,
+Each rule is keyed by the action's mapping key (docs/user-data.md) (email, phone, external_id, first_name,
 last_name, country, region, city, zip, ...). A value that breaks a rule raises `InvalidValue` with a reason that never
 repeats the value, so the message is safe to log and to return to the caller.
 """

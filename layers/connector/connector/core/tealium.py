@@ -255,7 +255,7 @@ class Payload:
         The limit is applied while splitting, before any item is built: a body of commas must not
         cost an item (or even a string) per comma.
         """
-        # Item by item (README.md: Actions): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
+        # Item by item (docs/actions.md): id = _csku[i] or _cprod[i], content_type = _ccat[i] or "product".
         read: list[str] = []
         total = 0
         columns: dict[str, list[object]] = {}

@@ -1,6 +1,6 @@
 """Building one OpenAI event from mapped values, and the event's fields, types and rules.
 
-`build_event` turns mapped values (keyed by the mapping keys, README.md: Actions) into one wire
+`build_event` turns mapped values (keyed by the mapping keys, docs/actions.md) into one wire
 event, or into errors that name the field and the reason. The constants and `parse_*` rules here
 are the event contract; connector/core/wire/check.py holds a queued event to the same rules.
 At about 420 lines it stays one module: the rules and the builder that applies them are one idea.
