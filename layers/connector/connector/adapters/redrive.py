@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from connector.core.printable import printable
-from connector.core.queue_message import dead_letter_note, outside_window, without_dead_letter
+from connector.core.queue_message import dead_letter_note, outside_window, sqs_safe, without_dead_letter
 
 #: SQS's most messages per receive, send, delete or visibility change.
 MAX_BATCH = 10
@@ -114,7 +114,9 @@ class Redrive:
     def _move(self, to_move: list[tuple], report: RedriveReport, held: list[str]) -> None:
         handles = [message["ReceiptHandle"] for message, _ in to_move]
         held.extend(handles)  # released if anything below fails
-        entries = [{"Id": str(n), "MessageBody": without_dead_letter(m["Body"])} for n, (m, _) in enumerate(to_move)]
+        # sqs_safe: a "\ud800" escape in a body decodes to a lone surrogate, which SQS (and UTF-8) cannot carry.
+        bodies = [sqs_safe(without_dead_letter(m["Body"])) for m, _ in to_move]
+        entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies)]
         answer = self._sqs.send_message_batch(QueueUrl=self.target_url, Entries=entries)
         sent = {int(s["Id"]) for s in answer.get("Successful", [])}
         for n, (_, reason) in enumerate(to_move):
