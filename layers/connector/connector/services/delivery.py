@@ -109,7 +109,8 @@ def _isolate(
 
     - Requests: the requests form a binary tree (each refused request has at most two children, which
       share its events minus any rejected one), so with R(1) = 1 and R(0) = 0 a request of m events costs
-      at most R(m) <= 1 + R(a) + R(b), a + b <= m: R(m) <= 2m - 1 by induction. At most 2n - 1 requests.
+      at most R(m) <= 1 + R(a) + R(b) with a + b <= m and a, b < m: R(m) <= 2m - 1 by induction on m.
+      At most 2n - 1 requests.
     - Bytes: a child holds at most half its parent's events (rounded up), so the tree is at most
       1 + ceil(log2 n) levels deep, and the requests of one level hold disjoint events of the first.
       Events' bytes sent: at most (1 + ceil(log2 n)) times the first request's; each request also
