@@ -10,7 +10,10 @@ PY13_DIR := $(dir $(PYTHON))
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve cli test soak lint bench differential samples build validate lock clean
+SAM := .venv-sam/bin/sam
+SAMCONFIG := samconfig.toml
+
+.PHONY: setup demo serve cli test soak lint bench differential samples build validate deploy lock clean
 
 $(BIN)/.installed: requirements-dev.txt layers/connector/requirements.in layers/xray/requirements.in
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +36,13 @@ node_modules/.installed: package.json package-lock.json
 	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
+# What Lambda's python3.13 runtime gives a function besides its folder and layers, for the deployed-shape
+# test (tests/integration/test_deployed_shape.py): its runtime interface client and boto3, outside the dev venv.
+.lambda-runtime/.installed: requirements-lambda-runtime.txt
+	rm -rf .lambda-runtime
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .lambda-runtime -r requirements-lambda-runtime.txt
+	touch $@
+
 setup: $(BIN)/.installed node_modules/.installed
 
 demo: setup  ## the whole connector on loopback: sample events in, what OpenAI receives out
@@ -44,7 +54,7 @@ serve: setup  ## the same, then keep serving for curl or a Tealium webhook
 cli: setup  ## the operator's command line: make cli ARGS="check my-actions.json" (see docs/command-line.md)
 	PYTHONPATH=layers/connector $(BIN)/python -m connector $(ARGS)
 
-test: setup .venv-sam/.installed .venv-checkov/.installed  ## lint, template checks, unit, property and integration tests
+test: setup .venv-sam/.installed .venv-checkov/.installed .lambda-runtime/.installed  ## lint, template checks, unit, property and integration tests
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not soak" $(ARGS)
 
@@ -61,12 +71,22 @@ differential: setup  ## the core path against a git revision on varied payloads:
 samples: setup  ## refresh the `sam local` samples in events/ (timestamps must be within 7 days)
 	$(BIN)/python -m local.samples
 
-build: .venv-sam/.installed
-	PATH=$(PY13_DIR):$$PATH .venv-sam/bin/sam build
+build: .venv-sam/.installed  ## sam build, with Python 3.13 put on PATH for the python3.13 runtime
+	PATH=$(PY13_DIR):$$PATH $(SAM) build
 
-validate: .venv-sam/.installed
-	.venv-sam/bin/sam validate --lint
+validate: setup .venv-sam/.installed  ## sam validate --lint and cfn-lint
+	$(SAM) validate --lint
 	$(BIN)/cfn-lint template.yaml
+
+# Guided (asks for PixelId and offers every other setting's default) until samconfig.toml holds a PixelId,
+# which the guided deploy offers to save; GUIDED=1 asks again.
+deploy: build  ## build, then sam deploy with the project's SAM CLI: guided the first time
+	@if [ -n "$(GUIDED)" ] || ! grep -Eq '^\s*parameter_overrides\s*=.*PixelId=' $(SAMCONFIG) 2>/dev/null; then \
+		echo "sam deploy --guided: type your PixelId; Enter keeps every other setting's default"; \
+		$(SAM) deploy --guided --config-file $(abspath $(SAMCONFIG)) $(ARGS); \
+	else \
+		$(SAM) deploy --config-file $(abspath $(SAMCONFIG)) $(ARGS); \
+	fi
 
 lock: setup  ## re-pin each layer's dependencies (layers/*/requirements.in) with hashes into its requirements.txt
 	$(BIN)/pip install --quiet "uv==0.13.8"
@@ -78,4 +98,4 @@ lock: setup  ## re-pin each layer's dependencies (layers/*/requirements.in) with
 		--output-file layers/xray/requirements.txt
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov node_modules .aws-sam .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sam .venv-checkov .lambda-runtime node_modules .aws-sam .pytest_cache .hypothesis

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "connector"), str(ROOT)]
 
-from bench import batch, coldstart, core, cost, latency, layer, peer, recovery  # noqa: E402
+from bench import batch, coldstart, core, cost, latency, layer, peer, recovery, trail  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -187,6 +187,8 @@ def main() -> int:
         f"log bytes per ingest invocation (INFO line + metrics, as deployed): {ends['ingest_log_bytes']}"
     )
 
+    trail_bytes = trail.run()
+    results["trail"] = trail_bytes
     purchase = next(r for r in core_rows if r["action"] == "purchase")
     typical = batch_result["rows"][1]
     costs = cost.run(
@@ -196,6 +198,8 @@ def main() -> int:
         typical["event_bytes"],
         typical["message_bytes"],
         ends["ingest_log_bytes"],
+        (trail_bytes["realtime_bytes_per_event"], trail_bytes["batched_bytes_per_event"]),
+        trail_bytes["us_per_line"] / 1e6,
     )
     results["cost"] = costs
     inputs = costs["inputs"]
@@ -219,6 +223,7 @@ def main() -> int:
         [[item, *(usd(m, item) for m in modes)] for item in items]
         + [
             ["total", *(f"{m['usd']:.2f}" for m in modes)],
+            ["total with EVENT_TRAIL=off", *(f"{m['usd_trail_off']:.2f}" for m in modes)],
             ["ratio: total / Lambda charges alone", *(f"{m['usd'] / lambda_usd(m):.1f}x" for m in modes)],
         ],
     )
@@ -233,10 +238,26 @@ def main() -> int:
             f" + cached Lambda authorizer ${ingress['authorizer_usd']:.5f} ({ingress['authorizer_calls']} calls)"
         )
 
+    _table(
+        "7. Event trail: log bytes of one event's trail line per step, as a deployed function writes it "
+        "(Lambda request id and X-Ray trace id included); priced per event in row 6",
+        ["step", "bytes"],
+        [[step, str(size)] for step, size in trail_bytes["steps"].items()]
+        + [
+            ["per event, real-time (received + sent)", str(trail_bytes["realtime_bytes_per_event"])],
+            ["per event, batched (received + queued + batch sent)", str(trail_bytes["batched_bytes_per_event"])],
+        ],
+    )
+    print(
+        f"   CPU per trail line (record + JSON log line): {trail_bytes['us_per_line']:.1f} us, "
+        f"{trail_bytes['us_per_line'] / trail_bytes['baseline_us_per_line']:.1f}x one json.dumps of the record "
+        f"({trail_bytes['baseline_us_per_line']:.1f} us)"
+    )
+
     recovered = recovery.run()
     results["recovery"] = recovered
     _table(
-        f"7. Recovery after a 400: one request of {recovered['events']:,} events, some rejected, to the stand-in "
+        f"8. Recovery after a 400: one request of {recovered['events']:,} events, some rejected, to the stand-in "
         "over HTTP; bound = 2n - 1 requests, (1 + ceil(log2 n)) x the request's bytes; before = the recovery "
         "this replaced, counted on the same events",
         ["error.param", "rejected", "requests", "MB sent", "x request", "bound", "before: requests", "MB", ""],

@@ -2,14 +2,15 @@
 
 Prices are us-east-1 list prices (first tier, no free tier), each a named constant with its page.
 Traffic figures (rate, round trips, log line sizes) are ASSUMPTIONS, also named; CPU time comes from
-this run's core and batch benchmarks, and the ingest's log bytes from the end-to-end benchmark when
-it ran. `model()` is pure arithmetic on its inputs, so tests check it with fixed numbers.
+this run's core and batch benchmarks, the ingest's log bytes from the end-to-end benchmark when
+it ran, and the event trail's bytes per event from bench/trail.py (its own line item: EVENT_TRAIL=off
+removes it). `model()` is pure arithmetic on its inputs, so tests check it with fixed numbers.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from bench.payloads import ROOT
 
@@ -74,13 +75,19 @@ AUTHORIZER_CACHE_SECONDS = 300
 AUTHORIZER_MEMORY_MB = 128
 AUTHORIZER_DURATION_MS = 5.0
 
-#: Events in one real-time call for the "per call" row (a server posting a list).
+#: Events in one call for the "per call" rows: a server posting a list, or Tealium's batched webhook at its
+#: default batch size ("Maximum number of requests: 100", connector/core/tealium_batch.py).
 EVENTS_PER_CALL = 100
 #: The event source mapping's BatchSize: events per sender invocation.
 EVENTS_PER_SENDER_INVOCATION = 1000
 #: SQS ReceiveMessage returns at most 10 messages; DeleteMessageBatch takes at most 10.
 SQS_MESSAGES_PER_REQUEST = 10
 MONTH_SECONDS = 30 * 24 * 3600
+#: The line item of the event trail's log lines: with the lines' CPU time, what EVENT_TRAIL=off saves.
+TRAIL_ITEM = "CloudWatch Logs ingested, event trail (GB)"
+#: Trail lines per event: ingest writes received and the outcome, the batch sender one line.
+TRAIL_LINES_INGEST = 2
+TRAIL_LINES_SENDER = 1
 PER_MILLION = 1_000_000
 
 
@@ -97,6 +104,13 @@ class Inputs:
     ingest_log_bytes: int  # the ingest function's own log bytes per invocation
     api_key_max_age_s: int
     events_per_second: float = EVENTS_PER_SECOND
+    #: The event trail's log bytes per event (bench/trail.py): real-time (received, sent) and batched
+    #: (received, queued, batch sent); 0 models EVENT_TRAIL=off.
+    trail_bytes_realtime: int = 0
+    trail_bytes_batched: int = 0
+    #: CPU time of one trail line at that memory size (bench/trail.py); ingest writes two per event
+    #: (received, then its outcome), the batch sender one.
+    trail_ms_per_line: float = 0.0
 
 
 def memory_mb() -> int:
@@ -137,9 +151,11 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
     if batched:
         messages_per_send = min(events_per_call, SQS_MESSAGES_PER_REQUEST)
         sends_per_call = math.ceil(events_per_call / SQS_MESSAGES_PER_REQUEST)
-        ingest_ms = events_per_call * inputs.core_ms + sends_per_call * SQS_ROUND_TRIP_MS
+        ingest_ms = events_per_call * (inputs.core_ms + TRAIL_LINES_INGEST * inputs.trail_ms_per_line)
+        ingest_ms += sends_per_call * SQS_ROUND_TRIP_MS
         sender_invocations = PER_MILLION / EVENTS_PER_SENDER_INVOCATION
-        sender_ms = EVENTS_PER_SENDER_INVOCATION * inputs.send_ms + inputs.requests_per_1000 * OPENAI_ROUND_TRIP_MS
+        sender_ms = EVENTS_PER_SENDER_INVOCATION * (inputs.send_ms + TRAIL_LINES_SENDER * inputs.trail_ms_per_line)
+        sender_ms += inputs.requests_per_1000 * OPENAI_ROUND_TRIP_MS
         openai_requests = PER_MILLION / 1000 * inputs.requests_per_1000
         chunks = math.ceil(messages_per_send * inputs.message_bytes / SQS_BILLED_CHUNK_BYTES)
         receive_chunks = math.ceil(SQS_MESSAGES_PER_REQUEST * inputs.message_bytes / SQS_BILLED_CHUNK_BYTES)
@@ -151,7 +167,8 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
         for name, count in sqs.items():
             items[name] = (count, count / 1e6 * SQS_PER_MILLION_REQUESTS)
     else:
-        ingest_ms = events_per_call * (inputs.core_ms + inputs.send_ms) + OPENAI_ROUND_TRIP_MS
+        per_event = inputs.core_ms + inputs.send_ms + TRAIL_LINES_INGEST * inputs.trail_ms_per_line
+        ingest_ms = events_per_call * per_event + OPENAI_ROUND_TRIP_MS
         sender_invocations, sender_ms = 0.0, 0.0
         openai_requests = calls * math.ceil(events_per_call / 1000)
 
@@ -174,6 +191,8 @@ def _mode(inputs: Inputs, events_per_call: int, batched: bool) -> dict:
         PLATFORM_LOG_BYTES + SENDER_LOG_BYTES
     )
     items["CloudWatch Logs ingested (GB)"] = (log_bytes / 1e9, log_bytes / 1e9 * LOGS_PER_GB)
+    trail_bytes = PER_MILLION * (inputs.trail_bytes_batched if batched else inputs.trail_bytes_realtime)
+    items[TRAIL_ITEM] = (trail_bytes / 1e9, trail_bytes / 1e9 * LOGS_PER_GB)
 
     traces = calls * sampled_fraction(calls_per_second)
     if batched:
@@ -228,10 +247,17 @@ def monthly(metric_count: int, alarm_count: int) -> list[dict]:
 
 
 def model(inputs: Inputs, metric_count: int, alarm_count: int) -> dict:
+    trail_off = replace(inputs, trail_bytes_realtime=0, trail_bytes_batched=0, trail_ms_per_line=0.0)
+    shapes = {
+        "real-time, 1 event per call": (1, False),
+        f"real-time, {EVENTS_PER_CALL} events per call": (EVENTS_PER_CALL, False),
+        "batched, 1 event per call": (1, True),
+        # Tealium's "Send Batched Data via HTTP Request" into a batched action: the recommended pairing.
+        f"batched, {EVENTS_PER_CALL} events per call": (EVENTS_PER_CALL, True),
+    }
     modes = {
-        "real-time, 1 event per call": _mode(inputs, 1, batched=False),
-        f"real-time, {EVENTS_PER_CALL} events per call": _mode(inputs, EVENTS_PER_CALL, batched=False),
-        "batched, 1 event per call": _mode(inputs, 1, batched=True),
+        name: _mode(inputs, per_call, batched) | {"usd_trail_off": _mode(trail_off, per_call, batched)["usd"]}
+        for name, (per_call, batched) in shapes.items()
     }
     fixed = monthly(metric_count, alarm_count)
     return {
@@ -266,8 +292,11 @@ def run(
     event_bytes: int,
     message_bytes: int,
     ingest_log_bytes: int | None = None,
+    trail_bytes: tuple[int, int] = (0, 0),
+    trail_s_per_line: float = 0.0,
 ) -> dict:
-    """core: payload -> wire bytes; send: SQS record -> request bodies, both per event on one full core."""
+    """core: payload -> wire bytes; send: SQS record -> request bodies, both per event on one full core;
+    trail_bytes: the event trail's log bytes per event, real-time and batched (bench/trail.py)."""
     from connector.core.settings import DEFAULT_API_KEY_MAX_AGE_SECONDS
 
     memory = memory_mb()
@@ -281,6 +310,9 @@ def run(
         message_bytes=message_bytes,
         ingest_log_bytes=INGEST_LOG_BYTES if ingest_log_bytes is None else ingest_log_bytes,
         api_key_max_age_s=DEFAULT_API_KEY_MAX_AGE_SECONDS,
+        trail_bytes_realtime=trail_bytes[0],
+        trail_bytes_batched=trail_bytes[1],
+        trail_ms_per_line=trail_s_per_line * 1e3 * slowdown,
     )
     result = model(inputs, metric_count(), alarm_count())
     result["ingest_log_bytes_measured"] = ingest_log_bytes is not None

@@ -93,6 +93,8 @@ def _environment(moto_url: str, secret_arn: str, base_url: str) -> dict[str, str
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     env.pop("QUEUE_URL", None)  # the real-time path never queues while OpenAI answers
+    # The event trail's lines are measured per step by bench/trail.py and priced per event on their own.
+    env["EVENT_TRAIL"] = "off"
     return env
 
 

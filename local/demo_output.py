@@ -107,7 +107,8 @@ def print_answer(console: Console, answer: SampleAnswer, description: str) -> No
         line(f"      error    {issue.get('field')}: {issue.get('reason')}")
     for result in answer.results:
         status = result.get("status")
-        expected = "" if status == sample.expect else f"   UNEXPECTED: should be {sample.expect}"
+        should = sample.expected(result.get("index", -1))
+        expected = "" if status == should else f"   UNEXPECTED: should be {should}"
         line(f"      {result.get('id')}  {status}  ({STATUS_NOTES.get(status, '?')}){expected}")
         for issue in result.get("errors") or []:
             line(f"        error    {issue['field']}: {issue['reason']}")

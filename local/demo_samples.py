@@ -2,7 +2,9 @@
 
 Each ``Sample`` names a file under events/tealium/ and the action it is posted to; ``sample_document``
 stamps it now (OpenAI refuses events older than 7 days) and gives each purchase its own order id, so
-it can be followed to OpenAI. ``build_report`` checks every answer against what was expected.
+it can be followed to OpenAI. A file holding a JSON list is a body of Tealium's batched webhook
+(connector/core/tealium_batch.py), answered with one result per event. ``build_report`` checks every
+answer against what was expected.
 """
 
 from __future__ import annotations
@@ -23,15 +25,21 @@ EVENTS = Path(__file__).resolve().parent.parent / "events" / "tealium"
 
 @dataclass(frozen=True)
 class Sample:
-    """One webhook call of the demo and the status its event should get."""
+    """One webhook call of the demo and the status its event (each event of a batched body) should get."""
 
     action: str
-    file: str  # under events/tealium/
-    expect: str
+    file: str  # under events/tealium/; a JSON list is a batched body
+    expect: str | tuple[str, ...]  # a tuple: one status per event of a batched body, in order
     order_id: str | None = None  # each purchase sample gets its own id, so it can be followed to OpenAI
     form: bool = False  # the form field `data=` instead of a JSON body
     udo: Mapping[str, str] = field(default_factory=dict)  # changes that break the event on purpose
     note: str = ""
+
+    def expected(self, index: int) -> str:
+        """The status the event at `index` of this call should get."""
+        if isinstance(self.expect, str):
+            return self.expect
+        return self.expect[index] if 0 <= index < len(self.expect) else "no event at this index"
 
 
 SAMPLES = (
@@ -48,6 +56,18 @@ SAMPLES = (
         order_id="ORD-10046",
         udo={"_ccurrency": "US Dollars"},
         note='broken on purpose: currency "US Dollars"',
+    ),
+    Sample(
+        "purchase_batched",
+        "batched-events.json",
+        ("queued", "queued", "rejected", "queued", "rejected", "queued"),
+        note="Tealium's batched webhook: 6 purchases in one call, 2 broken on purpose (129,99; no currency)",
+    ),
+    Sample(
+        "trial_started",
+        "batched-visitors.json",
+        ("queued", "queued", "rejected", "queued"),
+        note="Tealium's batched webhook: 4 AudienceStream visitors, 1 without a page URL",
     ),
 )
 
@@ -90,8 +110,10 @@ class DemoReport:
         return [e for r in self.requests if r.accepted and r.validate_only for e in r.events]
 
 
-def sample_document(sample: Sample, now_ms: int) -> dict[str, Any]:
+def sample_document(sample: Sample, now_ms: int) -> dict[str, Any] | list[dict[str, Any]]:
     document = json.loads((EVENTS / sample.file).read_text(encoding="utf-8"))
+    if isinstance(document, list):  # a batched body: its events carry their own ids
+        return refreshed(document, now_ms)
     if sample.order_id:
         original = document["data"]["udo"]["order_id"]
         document = json.loads(json.dumps(document).replace(original, sample.order_id))
@@ -101,7 +123,7 @@ def sample_document(sample: Sample, now_ms: int) -> dict[str, Any]:
     return document
 
 
-def request_body(sample: Sample, document: dict[str, Any]) -> tuple[bytes, str]:
+def request_body(sample: Sample, document: dict[str, Any] | list[dict[str, Any]]) -> tuple[bytes, str]:
     text = json.dumps(document)
     if sample.form:
         return urlencode({"data": text}).encode(), "application/x-www-form-urlencoded"
@@ -126,14 +148,18 @@ def build_report(
         if not answer.results:
             why = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in answer.body.get("errors") or [])
             report.problems.append(f"{answer.sample.action}: HTTP {answer.status_code} without results ({why})")
+        elif not isinstance(answer.sample.expect, str) and len(answer.results) != len(answer.sample.expect):
+            count = len(answer.sample.expect)
+            report.problems.append(f"{answer.sample.action}: {len(answer.results)} results for {count} events")
         for result in answer.results:
             status, event_id = result.get("status"), str(result.get("id"))
             report.sent += status == "sent"
             report.queued += status == "queued"
             report.validated += status == "validated"
             report.rejected += status == "rejected"
-            if status != answer.sample.expect:
-                report.problems.append(f"{answer.sample.action} {event_id}: {status}, expected {answer.sample.expect}")
+            expected = answer.sample.expected(result.get("index", -1))
+            if status != expected:
+                report.problems.append(f"{answer.sample.action} {event_id}: {status}, expected {expected}")
             if not recorded:
                 continue
             if status in ("sent", "queued") and event_id not in stored:

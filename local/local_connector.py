@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import secrets
 import threading
 import time
@@ -42,6 +43,8 @@ from local.template import event_source_settings, function_properties, load_temp
 ROOT = Path(__file__).resolve().parent.parent
 #: Git-ignored; --serve writes a copy of the purchase sample stamped now there for curl.
 STATE_DIR = ROOT / ".local-state"
+#: Every log line of both functions (the event trail among them), for `python -m connector trace ID --local`.
+LOG_FILE = STATE_DIR / "functions.log"
 
 #: The x-api-key the front wants (API Gateway's usage-plan key when deployed); the README's curl uses it.
 LOCAL_API_KEY = "local-api-key"
@@ -67,6 +70,9 @@ class Options:
     pixel_id: str = LOCAL_PIXEL_ID
     quiet: bool = False
     verbose: bool = False
+    #: Where the functions' log lines go, started afresh each run (the console shows WARNING and above
+    #: unless verbose); `trace --log-file` and `report --log-file` read it.
+    log_file: Path = LOG_FILE
 
 
 class LocalConnector:
@@ -118,6 +124,7 @@ class LocalConnector:
         stack.callback(parameters.clear_caches)  # load_handler clears them before each load
         self.ingest_app = load_handler("ingest")
         self.batch_app = load_handler("batch_sender")
+        self._log_to_file()
 
         ingest = function_properties(template, "IngestFunction")
         self.front = HttpFront(
@@ -158,9 +165,33 @@ class LocalConnector:
             POWERTOOLS_TRACE_DISABLED="1",
             POWERTOOLS_METRICS_NAMESPACE=METRICS_NAMESPACE,
         )
-        if not self.options.verbose:  # keep the output readable: no INFO logs, no metric blobs
-            env |= {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+        # INFO, for the trail lines in the log file; the console shows them only when verbose (_log_to_file).
+        env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+        if not self.options.verbose:  # keep the output readable: no metric blobs
+            env["POWERTOOLS_METRICS_DISABLED"] = "true"
         return env
+
+    def _log_to_file(self) -> None:
+        """Both functions log through the same two Powertools loggers (their service's, and its `-trail` one):
+        their lines go to the log file too, as CloudWatch Logs would keep them; the console keeps WARNING and
+        above unless verbose."""
+        from connector.adapters.trail_log import TRAIL_SERVICE_SUFFIX
+
+        service = self.ingest_app.logger.service
+        self.options.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.options.log_file.write_text("", encoding="utf-8")  # a fresh log per run
+        for name in (service, service + TRAIL_SERVICE_SUFFIX):
+            logger = logging.getLogger(name)
+            (console,) = logger.handlers  # Powertools' own, to stdout
+            # Appending (O_APPEND): `redrive` run beside it appends its trail lines to the same file.
+            to_file = logging.FileHandler(self.options.log_file, mode="a", encoding="utf-8")
+            to_file.setFormatter(console.formatter)
+            logger.addHandler(to_file)
+            self._stack.callback(to_file.close)
+            self._stack.callback(logger.removeHandler, to_file)
+            if not self.options.verbose:
+                self._stack.callback(console.setLevel, console.level)
+                console.setLevel(logging.WARNING)
 
     def start_batch_sender(self) -> None:
         """Start the poller (once). The demo starts it after posting its samples: its queued events then
@@ -328,6 +359,9 @@ class LocalConnector:
         STATE_DIR.mkdir(exist_ok=True)
         sample = STATE_DIR / "purchase-event.json"
         sample.write_text(json.dumps(sample_document(SAMPLES[0], round(time.time() * 1000)), indent=2) + "\n")
+        batch_sample = next(s for s in SAMPLES if s.file == "batched-events.json")
+        batch = STATE_DIR / batch_sample.file
+        batch.write_text(json.dumps(sample_document(batch_sample, round(time.time() * 1000)), indent=2) + "\n")
         line = self.console.line
         line()
         line("Serving until Ctrl-C. Post an event as a Tealium webhook would:")
@@ -339,12 +373,21 @@ class LocalConnector:
             f"  ({sample.relative_to(ROOT)} is events/tealium/purchase-event.json stamped now:"
             " OpenAI refuses events older than 7 days.)"
         )
+        line("A batch of 6 purchases as Tealium's batched webhook posts it (one result per event):")
+        line(
+            f"  curl -X POST {self.front.url}/actions/{batch_sample.action} -H 'x-api-key: {LOCAL_API_KEY}'"
+            f" -H 'content-type: application/json' -d @{batch.relative_to(ROOT)}"
+        )
         if self.standin is not None:
             line(f"  Recorded requests: curl {self.standin.base_url}/_standin/requests")
             line(
                 f"  Fault injection:   curl -X POST {self.standin.base_url}/_standin/faults"
                 """ -d '[{"status": 503}, {"status": 429, "retry_after": 1}]'  (docs/local.md: the stand-in)"""
             )
+        log = self.options.log_file
+        where = "--local" if log == LOG_FILE else f"--log-file {log}"  # --local reads LOG_FILE
+        line(f"  Follow one event:  make cli ARGS='trace ORD-10042 {where}'  (the functions' log: {log.name})")
+        line(f"  Match quality:     make cli ARGS='report {where}'  (printed on Ctrl-C too)")
         line("Each call to the front and each request OpenAI receives is printed below (--quiet: no event bodies).")
         self._serving = True
         seen = len(self.recorded_requests())

@@ -52,11 +52,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +95,8 @@ class RecordedRequest:
     time: float
     fault: str | None = None
     body_bytes: int = 0
+    #: The x-request-id the answer carried, as OpenAI's answers carry one.
+    request_id: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -264,6 +268,9 @@ class OpenAIStandin:
             answer = fault_answer(fault)
         else:
             answer, parsed = self._check(method, parts.path, query, headers, body)
+        request_id = None if answer.drop else f"req_{uuid.uuid4().hex}"
+        if request_id:
+            answer = dataclasses.replace(answer, headers=(*answer.headers, ("x-request-id", request_id)))
         record = RecordedRequest(
             method=method,
             path=parts.path,
@@ -275,6 +282,7 @@ class OpenAIStandin:
             time=received_at,
             fault=None if fault is None else fault.kind,
             body_bytes=len(body or b""),
+            request_id=request_id,
         )
         with self._lock:
             self._requests.append(record)

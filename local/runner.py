@@ -22,7 +22,7 @@ from typing import TextIO
 from local.demo_output import Console
 from local.demo_samples import DemoReport
 from local.handlers import layer_on_path
-from local.local_connector import DEFAULT_WINDOW_SECONDS, LOCAL_PIXEL_ID, LocalConnector, Options
+from local.local_connector import DEFAULT_WINDOW_SECONDS, LOCAL_PIXEL_ID, LOG_FILE, LocalConnector, Options
 from local.services import ServiceError
 
 DEFAULT_SERVE_PORT = 8080
@@ -36,9 +36,10 @@ def run_demo(
     *,
     api_key: str | None = None,
     quiet: bool = False,
+    log_file: Path = LOG_FILE,
 ) -> DemoReport:
     """The demo against the stand-in, printed to ``out``; every service is stopped on return."""
-    options = Options(window_seconds=window_seconds, api_key=api_key, quiet=quiet)
+    options = Options(window_seconds=window_seconds, api_key=api_key, quiet=quiet, log_file=log_file)
     with LocalConnector(options, Console(out or sys.stdout)) as connector:
         return connector.demo()
 
@@ -80,6 +81,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if args.pixel_id == LOCAL_PIXEL_ID:
             parser.error("--base-url needs --pixel-id (your OpenAI Pixel ID)")
     return args
+
+
+def print_match_report(console: Console, log_file: Path) -> None:
+    """The run's match quality per action: what `python -m connector report --local` prints."""
+    from connector.adapters.trail_query import LogFileSource, QueryError
+    from connector.cli_trail import report_table
+    from connector.core.trail_queries import REPORT_QUERIES
+
+    source = LogFileSource(log_file)
+    where = "--local" if log_file == LOG_FILE else f"--log-file {log_file}"
+    console.line(f"Match quality of this run (python -m connector report {where}):")
+    for query in REPORT_QUERIES:
+        try:
+            rows = source.run(query.query, since_seconds=7 * 86400)
+        except QueryError as err:
+            console.line(f"  {err}")
+            return
+        for text in report_table(query, rows):
+            console.line(f"  {text}")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -130,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # the with has stopped everything by now
         console.keep_status()
         console.line("Stopped.")
+        if serving:
+            print_match_report(console, options.log_file)
         return 0 if serving else 130
     except (ServiceError, OSError) as err:  # e.g. npm ci not run, or a port is taken (--port, --standin-port...)
         print(f"local runner: {err}", file=sys.stderr)

@@ -25,7 +25,10 @@ from local.apigw import proxy_event  # noqa: E402
 EVENTS = ROOT / "events"
 
 
-def refreshed(document: dict, now_ms: int) -> dict:
+def refreshed(document: dict | list, now_ms: int) -> dict | list:
+    """A copy of a Tealium payload, or of a batched body's list of them, with its timestamps set to now."""
+    if isinstance(document, list):
+        return [refreshed(each, now_ms) for each in document]
     doc = json.loads(json.dumps(document))
     for event in (doc, doc.get("current_visit", {}).get("last_event", {})):
         if "post_time" in event:

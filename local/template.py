@@ -111,16 +111,6 @@ def queue_properties(template: Mapping[str, Any], logical_id: str) -> dict[str, 
     return resource.get("Properties", {})
 
 
-def queue_name(template: Mapping[str, Any], logical_id: str, stack_name: str) -> str:
-    """The queue's name for a given stack name (its QueueName, else the logical id)."""
-    name = queue_properties(template, logical_id).get("QueueName", logical_id)
-    if isinstance(name, dict) and set(name) == {"Fn::Sub"} and isinstance(name["Fn::Sub"], str):
-        return name["Fn::Sub"].replace("${AWS::StackName}", stack_name)
-    if not isinstance(name, str):
-        raise ValueError(f"{logical_id}.QueueName: only a string or a !Sub of AWS::StackName is supported")
-    return name
-
-
 def redrive_target(template: Mapping[str, Any], logical_id: str) -> tuple[str, int] | None:
     """(dead-letter queue's logical id, maxReceiveCount) of a queue, or None without a RedrivePolicy."""
     policy = queue_properties(template, logical_id).get("RedrivePolicy")

@@ -150,3 +150,16 @@ def transformed() -> dict:
     result = run(SAM_PYTHON, "-c", TRANSFORM_SCRIPT, TEMPLATE)
     assert result.returncode == 0, output_of(result)
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory):
+    """One `sam build` for the session, as `make build` runs it (Python 3.13 on PATH). --no-cached keeps SAM's
+    dependency cache out of the repository."""
+    from tests.support.sam import TEMPLATE, output_of, sam
+
+    target = tmp_path_factory.mktemp("sam") / "build"
+    result = sam("build", "--template-file", TEMPLATE, "--build-dir", target, "--no-cached", "--parallel")
+    assert result.returncode == 0, output_of(result)
+    assert "Build Succeeded" in result.stdout, output_of(result)
+    return target

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
-from connector.adapters.observability import actions_rejected_reporter, record_counts, record_vendor_stats
+from connector.adapters.observability import (
+    actions_loaded_reporter,
+    actions_rejected_reporter,
+    record_counts,
+    record_vendor_stats,
+)
 from connector.adapters.tracing import build_tracer
 from connector.services.batch import Record
 from connector.wiring import build_batch_service
@@ -24,6 +29,8 @@ tracer = build_tracer()
 service = build_batch_service(
     default_actions=Path(__file__).with_name("actions.json"),
     on_actions_rejected=actions_rejected_reporter(logger, metrics),
+    on_actions_loaded=actions_loaded_reporter(logger, metrics),
+    logger=logger,  # writes the event trail (EVENT_TRAIL)
 )
 
 

@@ -10,7 +10,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from connector.adapters.observability import actions_rejected_reporter, record_counts, record_vendor_stats
+from connector.adapters.observability import (
+    actions_loaded_reporter,
+    actions_rejected_reporter,
+    record_counts,
+    record_vendor_stats,
+)
 from connector.adapters.tracing import build_tracer
 from connector.wiring import build_ingest_service
 
@@ -23,6 +28,8 @@ app = APIGatewayRestResolver()
 service = build_ingest_service(
     default_actions=Path(__file__).with_name("actions.json"),
     on_actions_rejected=actions_rejected_reporter(logger, metrics),
+    on_actions_loaded=actions_loaded_reporter(logger, metrics),
+    logger=logger,  # writes the event trail (EVENT_TRAIL)
 )
 
 

@@ -34,7 +34,7 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     assert "ratio" in completed.stdout and "Cold start" in completed.stdout
     for mode in results["cost"]["modes"]:
         assert mode["usd"] == pytest.approx(sum(row["usd"] for row in mode["items"])), mode["mode"]
-    assert [mode["openai_requests"] for mode in results["cost"]["modes"]] == [1_000_000, 10_000, 3_000]
+    assert [mode["openai_requests"] for mode in results["cost"]["modes"]] == [1_000_000, 10_000, 3_000, 3_000]
     assert {row["package"] for row in results["layers"]["connector"]["rows"]}.isdisjoint({"botocore", "aws-xray-sdk"})
     latency = results["latency"]
     assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)
@@ -46,6 +46,20 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     }
     for row in recovered:
         assert row["requests"] <= row["bound_requests"] and row["bytes"] <= row["bound_bytes"], row
+    # The event trail: every step measured, priced per event, and removed by EVENT_TRAIL=off.
+    trail = results["trail"]
+    assert set(trail["steps"]) == {
+        "ingest received",
+        "ingest sent",
+        "ingest queued",
+        "batch sent",
+        "batch dead_lettered",
+        "redrive moved",
+    }
+    assert trail["realtime_bytes_per_event"] == trail["steps"]["ingest received"] + trail["steps"]["ingest sent"]
+    for mode in results["cost"]["modes"]:
+        assert mode["usd_trail_off"] < mode["usd"], mode["mode"]
+    assert "Event trail" in completed.stdout and "EVENT_TRAIL=off" in completed.stdout
 
 
 def test_differential_run_finds_this_tree_identical_to_its_own_commit():

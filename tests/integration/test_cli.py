@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from connector import cli
+from connector.core.actions_change import document_digest
 
 from local.apigw import proxy_event
 from tests.support.loopback import STANDIN_PIXEL
@@ -39,7 +40,7 @@ def test_check_passes_the_bundled_document_and_lists_its_actions():
     code, out = run("check", str(BUNDLED))
 
     assert code == 0
-    assert "7 actions, no problems" in out
+    assert f"7 actions, no problems (digest {document_digest(BUNDLED.read_text())})" in out
     assert "  purchase_debug: realtime, order_created, Debug Mode (validate_only)" in out
 
 

@@ -15,6 +15,7 @@ import pytest
 from connector.core.pipeline import prepare_events
 from connector.core.queue_message import ATTRIBUTE_ALLOWANCE, MAX_MESSAGE_BYTES, to_message
 from connector.core.settings import DEFAULT_INTEGRATION_SOURCE
+from connector.core.tealium_batch import body_too_large
 from connector.core.wire.build import MAX_TEXT_CHARS, MAX_URL_CHARS
 from connector.core.wire.request import MAX_REQUEST_BYTES, request_body, request_overhead
 from connector.services.ingest import MAX_BODY_BYTES, MAX_EVENTS_PER_CALL
@@ -144,9 +145,7 @@ def test_body_of_exactly_5_mib_is_read_one_byte_more_is_413(handlers, standin):
     for body in (over.decode(), over):
         status, answer = call(ingest, "purchase", body, ingest_context())
         assert status == 413
-        assert answer["errors"] == [
-            {"field": "body", "reason": f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls"}
-        ]
+        assert answer["errors"] == [{"field": "body", "reason": body_too_large(MAX_BODY_BYTES)}]
 
 
 def test_the_body_limit_counts_bytes_not_characters(handlers, standin):

@@ -27,6 +27,8 @@ from tests.support.repo import ROOT
 pytestmark = pytest.mark.integration
 
 PAGE_VIEW_ID = json.loads((ROOT / "events" / "tealium" / "pageview-event.json").read_text())["event_id"]
+#: The good events of the batched webhook samples (events/tealium/batched-events.json, batched-visitors.json).
+BATCHED_DELIVERED = {"ORD-20001", "ORD-20002", "ORD-20004", "ORD-20006", "TRIAL-7801", "TRIAL-7802", "TRIAL-7804"}
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,8 @@ def test_every_sample_reaches_openai_in_its_wire_form(demo):
     assert (trial["type"], trial["data"]) == ("trial_started", {"type": "plan_enrollment", "plan_id": "pro-annual"})
     assert trial["user"]["emails_sha256"] == [EMAIL_USER_SHA256]
     assert stored[PAGE_VIEW_ID]["type"] == "page_viewed"
-    assert set(stored) == {"ORD-10042", "ORD-10043", "ORD-10044", "TRIAL-7781", PAGE_VIEW_ID}
-    assert (report.sent, report.queued, report.delivered) == (2, 3, 3)
+    assert set(stored) == {"ORD-10042", "ORD-10043", "ORD-10044", "TRIAL-7781", PAGE_VIEW_ID, *BATCHED_DELIVERED}
+    assert (report.sent, report.queued, report.delivered) == (2, 10, 10)
 
 
 def test_debug_is_validated_not_stored_and_the_broken_event_is_rejected_by_field(demo):
@@ -94,14 +96,43 @@ def test_debug_is_validated_not_stored_and_the_broken_event_is_rejected_by_field
         "reason": 'must be a three-letter ISO 4217 code; read from "_ccurrency"',
     }
     assert "ORD-10046" not in {e["id"] for r in report.requests for e in r.events}
-    assert (report.validated, report.rejected) == (1, 1)
+    assert (report.validated, report.rejected) == (1, 4)
+
+
+def test_the_batched_webhook_samples_get_one_result_per_event_and_only_the_good_ones_reach_openai(demo):
+    report, output = demo
+    batched = {a.sample.file: a for a in report.answers if a.sample.file.startswith("batched-")}
+    events, visitors = batched["batched-events.json"], batched["batched-visitors.json"]
+    # GIVEN Tealium's batched bodies of 6 purchases and 4 visitors WHEN posted THEN one result each, in order
+    assert events.status_code == visitors.status_code == 202
+    assert [(r["index"], r["id"], r["status"]) for r in events.results] == [
+        (0, "ORD-20001", "queued"),
+        (1, "ORD-20002", "queued"),
+        (2, "ORD-20003", "rejected"),
+        (3, "ORD-20004", "queued"),
+        (4, "ORD-20005", "rejected"),
+        (5, "ORD-20006", "queued"),
+    ]
+    assert [(r["id"], r["status"]) for r in visitors.results] == [
+        ("TRIAL-7801", "queued"),
+        ("TRIAL-7802", "queued"),
+        ("TRIAL-7803", "rejected"),
+        ("TRIAL-7804", "queued"),
+    ]
+    # the broken ones say which field, from which attribute, and never reach OpenAI
+    assert [e["field"] for e in events.results[2]["errors"]] == ["data.amount", "data.contents[0].amount"]
+    assert events.results[4]["errors"][0]["field"] == "data.currency"
+    assert visitors.results[2]["errors"][0]["field"] == "source_url"
+    sent_ids = {e["id"] for r in report.requests for e in r.events}
+    assert sent_ids >= BATCHED_DELIVERED and not {"ORD-20003", "ORD-20005", "TRIAL-7803"} & sent_ids
+    assert "Tealium's batched webhook: 6 purchases in one call" in output
 
 
 def test_output_tells_the_story_without_personal_data_or_keys(demo):
     _, output = demo
     assert "POST /actions/purchase_debug  (Debug Mode, JSON body)  -> HTTP 200" in output
     assert 'error    data.currency: must be a three-letter ISO 4217 code; read from "_ccurrency"' in output
-    assert "BatchSenderFunction invoked with 3 records: 3 delivered or dead-lettered, 0 handed back" in output
+    assert "BatchSenderFunction invoked with 10 records: 10 delivered or dead-lettered, 0 handed back" in output
     assert "validate_only=true  1 event" in output
     assert "deployed: 300 s" in output
     assert "everything arrived as expected" in output
@@ -121,9 +152,9 @@ def test_make_demo_exits_0_and_prints_the_summary():
     output = completed.stdout + completed.stderr
     print(output)
     assert completed.returncode == 0, output
-    assert "Summary: 2 sent in real time, 3 queued, 3 of 3 delivered by the batch sender" in output
+    assert "Summary: 2 sent in real time, 10 queued, 10 of 10 delivered by the batch sender" in output
     assert "ORD-10046  rejected" in output
-    assert "batch 3/1000 events" in output  # not a TTY: plain progress lines
+    assert "batch 10/1000 events" in output  # not a TTY: plain progress lines
     assert "\r" not in output
     assert leak_guard.find(output) == []
     assert "sk-local-" not in output  # the generated stand-in key

@@ -317,3 +317,21 @@ def test_one_events_poison_rejects_that_event_alone(ingest, standin_server, frag
     [error] = answer["results"][1]["errors"]
     assert error["field"] == field and '"newsletter_list"' in error["reason"]
     assert standin_server.event_ids() == ["ok-1"]
+
+
+def test_a_lone_surrogate_in_a_queued_id_is_dead_lettered_and_its_trail_line_written(
+    batch_sender, standin_server, capsys, caplog
+):
+    handler, resources = batch_sender
+    standin_server.reset()
+    standin_server.api_keys = {STANDIN_KEY}
+    now_ms = round(time.time() * 1000)
+    bodies = [message(page_view("bad-\udc80", now_ms)), good_message("g3", now_ms, False)]
+    answer = handler.lambda_handler(sqs_event(bodies, resources.queue_arn), FakeLambdaContext(timeout_seconds=120))
+    assert answer == {"batchItemFailures": []}
+    assert standin_server.event_ids() == ["g3"]
+    [(_, reason)] = take_dead_letters(resources.dlq_url)
+    assert reason.startswith("id: is not valid Unicode text")
+    # AND its trail line names the id with the surrogate escaped: a raw one would make the line unwritable
+    assert [r.event_id for r in caplog.records if getattr(r, "outcome", None) == "dead_lettered"] == ["bad-\\udc80"]
+    assert "Logging error" not in capsys.readouterr().err

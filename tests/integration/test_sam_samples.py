@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from tests.support.repo import EVENTS, fresh
+from tests.support.repo import EVENTS, refreshed_apigw_sample
 
 pytestmark = pytest.mark.integration
 APIGW_SAMPLES = sorted((EVENTS / "apigw").glob("*.json"))
 EXPECTED_STATUS = {"sent": 200, "validated": 200, "queued": 202}
-
-
-def refreshed_body(event: dict) -> dict:
-    body = base64.b64decode(event["body"]).decode() if event["isBase64Encoded"] else event["body"]
-    is_form = "x-www-form-urlencoded" in event["headers"].get("Content-Type", "")
-    document = json.loads(parse_qs(body)["data"][0] if is_form else body)
-    updated = json.dumps(fresh(document))
-    return event | {"body": urlencode({"data": updated}) if is_form else updated, "isBase64Encoded": False}
 
 
 def test_there_is_a_sample_per_delivery_mode_and_payload_kind():
@@ -32,7 +22,7 @@ def test_there_is_a_sample_per_delivery_mode_and_payload_kind():
 
 @pytest.mark.parametrize("sample", APIGW_SAMPLES, ids=lambda p: p.stem)
 def test_api_gateway_sample_is_accepted_by_the_ingest_handler(ingest_app, standin, lambda_context, sample: Path):
-    event = refreshed_body(json.loads(sample.read_text()))
+    event = refreshed_apigw_sample(json.loads(sample.read_text()))
     assert event["resource"] == "/actions/{action}" and event["httpMethod"] == "POST"
     response = ingest_app.lambda_handler(event, lambda_context)
     results = json.loads(response["body"])["results"]

@@ -51,14 +51,7 @@ def test_cfn_lint_passes_without_findings():
     assert output_of(result).strip() == ""
 
 
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One `sam build` for the module. --no-cached keeps SAM's dependency cache out of the repository."""
-    target = tmp_path_factory.mktemp("sam") / "build"
-    result = sam("build", "--template-file", TEMPLATE, "--build-dir", target, "--no-cached", "--parallel")
-    assert result.returncode == 0, output_of(result)
-    assert "Build Succeeded" in result.stdout, output_of(result)
-    return target
+# build_dir: one `sam build` for the whole session (tests/conftest.py), shared with test_deployed_shape.py.
 
 
 def test_layer_holds_the_connector_package(build_dir):

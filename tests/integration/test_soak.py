@@ -82,6 +82,7 @@ def connector(template, fast_sqs, moto_server, standin):
         **CONNECTOR_SETTINGS,
         POWERTOOLS_LOG_LEVEL="WARNING",
         POWERTOOLS_METRICS_DISABLED="true",
+        EVENT_TRAIL="off",  # its own logger ignores LogLevel; tests/integration/test_trail_local.py covers it
     )
     with pytest.MonkeyPatch.context() as patch:
         apply_environment(patch, env)

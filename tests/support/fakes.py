@@ -1,9 +1,10 @@
-"""In-memory fakes of the services' ports (connector/core/ports.py): the OpenAI client, a queue, the key provider."""
+"""In-memory fakes of the services' ports (connector/core/ports.py): the OpenAI client, a queue, the key provider,
+the trail."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connector.core.errors import RetryableSendError
@@ -27,10 +28,10 @@ class Post:
         return [event["id"] for event in self.body["events"]]
 
 
-def reply(status: int, body: object = b"", retries: int = 0) -> Response:
+def reply(status: int, body: object = b"", retries: int = 0, request_id: str | None = None) -> Response:
     """A vendor answer; a dict or list body is written as JSON."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Response(status, data, retries)
+    return Response(status, data, retries, request_id)
 
 
 def rejection(param: str | None = None, message: str = "invalid event") -> Response:
@@ -95,3 +96,16 @@ class FakeQueue:
     @property
     def bodies(self) -> list[dict]:
         return [json.loads(message) for message in self.messages]
+
+
+@dataclass
+class FakeTrail:
+    """The trail in memory: every record written, in order."""
+
+    records: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, record: Mapping[str, object]) -> None:
+        self.records.append(dict(record))
+
+    def steps(self, event_id: str | None = None) -> list[tuple[object, object]]:
+        return [(r["step"], r["outcome"]) for r in self.records if event_id is None or r.get("event_id") == event_id]

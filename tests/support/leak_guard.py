@@ -38,6 +38,20 @@ FORBIDDEN = (
     "sk-env-var-ignored-4242aa",
     # tests/integration/test_key_hygiene.py's key, stored with a line break and a note after it
     "Zq8Lw2Nx7Rv4Tb1Ky6Pc3Hd9Mf5",
+    # events/tealium/batched-events.json and batched-visitors.json (Tealium's batched webhook samples)
+    "mara.ionescu@example.org",
+    "Liam.Walsh@Example.NET",
+    "liam.walsh@example.net",
+    "+40 721 555 010",
+    "+44 20 7946 0012",
+    "+1 (212) 555-0147",
+    "CUST-20001",
+    "CUST-20005",
+    "opp_b1a2c3d4e5",
+    "opp_0a9b8c7d6e",
+    "elena.popa@example.org",
+    "james.okafor@example.com",
+    "CUST-7801",
 )
 
 LEAKS: list[str] = []

@@ -26,6 +26,8 @@ def metric_rows(template: dict) -> list[tuple[str, list[str]]]:
     """(widget title, [namespace, metric, dim, value, ...]) with the "." shorthand expanded."""
     rows = []
     for widget in dashboard(template)["widgets"]:
+        if widget["type"] != "metric":
+            continue
         previous: list[str] = []
         for row in widget["properties"]["metrics"]:
             values = [value for value in row if isinstance(value, str)]
@@ -37,7 +39,10 @@ def metric_rows(template: dict) -> list[tuple[str, list[str]]]:
 
 def emitted_metric_names() -> set[str]:
     """Every metric name the code adds: literal names in add_metric calls and the observability tables."""
-    names = set(observability.STATUS_METRICS.values()) | {observability.ACTIONS_REJECTED_METRIC}
+    names = set(observability.STATUS_METRICS.values()) | {
+        observability.ACTIONS_REJECTED_METRIC,
+        observability.ACTIONS_CHANGED_METRIC,
+    }
     for path in SOURCES:
         names |= set(re.findall(r'add_metric\(\s*name="(\w+)"', path.read_text()))
     return names
@@ -54,6 +59,11 @@ def test_dashboard_shows_what_an_operator_asks_for(template):
         "Dead-letter queue depth",
         "Cold starts",
         "Configuration and unexpected errors",
+        # Logs Insights over the event trail (tests/unit/test_trail_dashboard.py)
+        "Match keys: share of sent events carrying each, per action",
+        "Sent without a strong key (oppref, email, phone, external id), per action",
+        "Rejected and dead-lettered events by field",
+        "Warnings: an action sends events OpenAI can hardly attribute (per container)",
     ]
 
 
@@ -119,7 +129,17 @@ def test_actions_parameter_is_off_by_default_and_becomes_actions_config(template
 
     assert template["Parameters"]["ActionsParameterName"]["Default"] == ""
     assert variables["ACTIONS_CONFIG"] == {
-        "Fn::If": ["HasActionsParameter", {"Fn::Sub": "ssm:${ActionsParameterName}"}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "HasActionsParameter",
+            {
+                "Fn::If": [
+                    "CreateActionsParameter",
+                    {"Fn::Sub": "ssm:${ActionsParameter}"},
+                    {"Fn::Sub": "ssm:${ActionsParameterName}"},
+                ]
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
     }
     assert variables["ACTIONS_MAX_AGE_SECONDS"] == {"Ref": "ActionsMaxAgeSeconds"}
 
@@ -144,6 +164,17 @@ def test_functions_may_read_only_that_parameter_and_only_when_it_is_set(template
         assert statement["Resource"] == {
             "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ActionsParameterName}"
         }
+
+
+def test_a_changed_actions_document_alarms(template):
+    alarm = template["Resources"]["ActionsChangedAlarm"]
+
+    assert alarm["Condition"] == "HasActionsParameter"
+    assert alarm["Properties"]["MetricName"] == observability.ACTIONS_CHANGED_METRIC
+    assert alarm["Properties"]["Threshold"] == 0
+    assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+    shown = {values[1] for title, values in metric_rows(template) if title == "Configuration and unexpected errors"}
+    assert observability.ACTIONS_CHANGED_METRIC in shown
 
 
 def test_a_rejected_actions_document_alarms(template):

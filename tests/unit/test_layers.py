@@ -14,12 +14,14 @@ PACKAGE = ROOT / "layers" / "connector" / "connector"
 OUTSIDE_WORLD = frozenset({"boto3", "botocore", "urllib3", "aws_lambda_powertools"})
 #: Layer -> the connector subpackages and modules it must never import.
 FORBIDDEN = {
-    "core": frozenset({"connector.adapters", "connector.services", "connector.wiring", "connector.cli"}),
-    "adapters": frozenset({"connector.services", "connector.wiring", "connector.cli"}),
-    "services": frozenset({"connector.adapters", "connector.wiring", "connector.cli"}),
+    "core": frozenset(
+        {"connector.adapters", "connector.services", "connector.wiring", "connector.cli", "connector.cli_trail"}
+    ),
+    "adapters": frozenset({"connector.services", "connector.wiring", "connector.cli", "connector.cli_trail"}),
+    "services": frozenset({"connector.adapters", "connector.wiring", "connector.cli", "connector.cli_trail"}),
 }
 #: What may sit beside the three layers at the package's top.
-TOP_LEVEL = frozenset({"__init__.py", "__main__.py", "cli.py", "wiring.py"})
+TOP_LEVEL = frozenset({"__init__.py", "__main__.py", "cli.py", "cli_trail.py", "wiring.py"})
 
 
 def modules(layer: str) -> list[Path]:

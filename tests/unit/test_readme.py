@@ -75,3 +75,33 @@ def test_the_readme_stays_a_newcomers_page_and_links_every_reference_file():
     reference = {path.name for path in (ROOT / "docs").glob("*.md")}
     assert reference
     assert [name for name in sorted(reference) if f"(docs/{name}" not in README] == []
+
+
+def settings_tables() -> list[tuple[set[str], str]]:
+    """(the parameters a row names, its default cell) of every Settings table, wherever the documentation keeps
+    it: a table whose first column is headed "template parameter"."""
+    rows = []
+    for table in re.findall(r"^\| template parameter \|.*?(?=\n[^|]|\Z)", DOCS, flags=re.M | re.S):
+        for row in table.splitlines()[2:]:
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            rows.append((set(re.findall(r"`(\w+)`", cells[0])), cells[2]))
+    return rows
+
+
+def test_the_settings_table_lists_every_template_parameter(template):
+    listed = set().union(*(names for names, _ in settings_tables()))
+
+    assert listed, 'no Settings table (a table whose first column is "template parameter")'
+    assert sorted(set(template["Parameters"]) - listed) == []
+    assert sorted(listed - set(template["Parameters"])) == []
+
+
+def test_the_settings_table_gives_each_parameters_own_default(template):
+    checked = 0
+    for names, default_cell in settings_tables():
+        written = re.match(r"`([^`]*)`", default_cell)
+        if len(names) == 1 and written:
+            (name,) = names
+            assert written.group(1) == str(template["Parameters"][name].get("Default")), name
+            checked += 1
+    assert checked >= 10

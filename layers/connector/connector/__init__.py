@@ -11,7 +11,7 @@ The package has three layers and one module that joins them; a newcomer reads th
   actions parameter, tracing, metrics and logging, and the SQS side of redrive.
 - `services/`: the use cases: delivery (`Sender`, the one send path), ingest and the batch sender.
 - `wiring.py` builds the services from the settings with real adapters; `cli.py` is the
-  operator's command line (`python -m connector`).
+  operator's command line (`python -m connector`), `cli_trail.py` its event-trail commands.
 
 The dependency rule (tests/unit/test_layers.py enforces it by reading every module's imports):
 core imports nothing from adapters, services, wiring or cli, and no boto3, botocore, urllib3 or

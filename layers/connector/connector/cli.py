@@ -3,6 +3,7 @@
     python -m connector check ACTIONS.json
     python -m connector try ACTION PAYLOAD.json [--actions FILE] [--unmasked]
     python -m connector redrive [--from DLQ_URL] [--to QUEUE_URL] [--reason TEXT] [--dry-run]
+    python -m connector trace ID | report   (the event trail: connector/cli_trail.py)
 
 `check` and `try` run the pure core only: nothing is sent anywhere. `redrive` talks to SQS through
 boto3 (connector/adapters/redrive.py), which follows AWS_ENDPOINT_URL like the functions do.
@@ -22,7 +23,9 @@ from pathlib import Path
 from typing import TextIO
 
 from connector.adapters.actions_parameter import ParameterActions, parameter_name
+from connector.cli_trail import add_redrive_trail_options, add_trail_commands, redrive_trail
 from connector.core import actions as actions_module
+from connector.core.actions_change import document_digest
 from connector.core.errors import ConfigError, InputError
 from connector.core.pipeline import PreparedEvent, prepare_events
 from connector.core.printable import LINE_BREAK, printable
@@ -136,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
         "--reason", metavar="TEXT", help="move only events whose dead-letter reason contains TEXT (any case)"
     )
     redrive.add_argument("--dry-run", action="store_true", help="count per reason what would be moved; move nothing")
+    add_redrive_trail_options(redrive)
     redrive.set_defaults(run=run_redrive)
+    add_trail_commands(commands)
     return parser
 
 
@@ -152,7 +157,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"  {printable(str(problem))}\n")
         return 1
     actions = actions_module.parse_actions(text)
-    out.write(f"{args.actions_file}: {len(actions)} action{'' if len(actions) == 1 else 's'}, no problems\n")
+    # The digest the functions log when they load or change to this document (connector/core/actions_change.py).
+    out.write(
+        f"{args.actions_file}: {len(actions)} action{'' if len(actions) == 1 else 's'}, no problems"
+        f" (digest {document_digest(text)})\n"
+    )
     for action in actions.values():
         custom = f" ({action.custom_event_name})" if action.custom_event_name else ""
         debug = ", Debug Mode (validate_only)" if action.debug else ""
@@ -259,10 +268,13 @@ def run_redrive(args: argparse.Namespace, out: TextIO) -> int:
 
     from connector.adapters.redrive import Redrive
 
-    redrive = Redrive(boto3.client("sqs"), args.source, args.target, reason_filter=args.reason)
+    trail = redrive_trail(args)  # each move is a trail line (connector/cli_trail.py)
+    redrive = Redrive(boto3.client("sqs"), args.source, args.target, reason_filter=args.reason, trail=trail)
     try:
         report = redrive.run(dry_run=args.dry_run)
     except (BotoCoreError, ClientError) as err:
         raise CommandError(f"SQS: {err}") from None
+    finally:
+        getattr(trail, "flush", lambda: None)()
     report.print(out, dry_run=args.dry_run)
     return 1 if report.failed else 0

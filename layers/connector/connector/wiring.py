@@ -15,7 +15,9 @@ from connector.adapters.api_keys import ApiKeys
 from connector.adapters.openai_client import OpenAIClient
 from connector.adapters.sdk_logging import quiet_sdk_loggers
 from connector.adapters.sqs_queue import sqs_queue
-from connector.core.actions import ActionConfig, load_actions
+from connector.adapters.trail_log import LoggerTrail
+from connector.core.actions import ActionConfig, parse_actions, read_actions_text
+from connector.core.actions_change import ActionsChange, LoadedActions, compare_actions
 from connector.core.errors import ConfigError
 from connector.core.settings import Settings
 from connector.core.types import Route
@@ -23,6 +25,8 @@ from connector.services.delivery import Sender
 from connector.services.ingest import IngestService
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
     from connector.services.batch import BatchService
 
 
@@ -37,17 +41,23 @@ def build_ingest_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    on_actions_loaded: Callable[[ActionsChange], None] = lambda change: None,
+    logger: Logger | None = None,
 ) -> IngestService:
+    """`logger`: the function's Logger, which writes the event trail (EVENT_TRAIL) and its warnings."""
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    actions = configured_actions(settings, default_actions, on_actions_rejected)
-    return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url))
+    actions = configured_actions(settings, default_actions, on_actions_rejected, on_actions_loaded)
+    trail = LoggerTrail(logger, settings.event_trail) if logger else None
+    return IngestService(settings, actions, build_sender(settings), sqs_queue(settings.queue_url), trail=trail)
 
 
 def build_batch_service(
     default_actions: Path,
     environ: Mapping[str, str] | None = None,
     on_actions_rejected: Callable[[str], None] = lambda problem: None,
+    on_actions_loaded: Callable[[ActionsChange], None] = lambda change: None,
+    logger: Logger | None = None,
 ) -> BatchService:
     """The sender loads the same settings and actions document as ingest, checked the same way: where
     a queued event goes comes from here, never from the message."""
@@ -55,9 +65,16 @@ def build_batch_service(
 
     quiet_sdk_loggers()
     settings = Settings.from_env(environ)
-    routes = ActionRoutes(configured_actions(settings, default_actions, on_actions_rejected), settings)
+    routes = ActionRoutes(
+        configured_actions(settings, default_actions, on_actions_rejected, on_actions_loaded), settings
+    )
+    trail = LoggerTrail(logger, settings.event_trail) if logger else None
     return BatchService(
-        build_sender(settings), sqs_queue(settings.dead_letter_queue_url), routes, settings.max_receive_count
+        build_sender(settings),
+        sqs_queue(settings.dead_letter_queue_url),
+        routes,
+        settings.max_receive_count,
+        trail=trail,
     )
 
 
@@ -83,16 +100,28 @@ def action_route(action: ActionConfig, settings: Settings) -> Route:
 
 
 def configured_actions(
-    settings: Settings, default_actions: Path, on_rejected: Callable[[str], None] = lambda problem: None
+    settings: Settings,
+    default_actions: Path,
+    on_rejected: Callable[[str], None] = lambda problem: None,
+    on_loaded: Callable[[ActionsChange], None] = lambda change: None,
 ) -> Mapping[str, ActionConfig]:
-    """ACTIONS_CONFIG's document (a file, or `ssm:/name` read again every ACTIONS_MAX_AGE_SECONDS), else the default."""
+    """ACTIONS_CONFIG's document (a file, or `ssm:/name` read again every ACTIONS_MAX_AGE_SECONDS), else the default.
+
+    `on_loaded` hears of each good document taken into use: a file's once, a parameter's at every change.
+    """
     name = parameter_name(settings.actions_config)
     if name:
         return ParameterActions(
-            name, settings.actions_max_age_seconds, lambda actions: check_routes(actions, settings), on_rejected
+            name,
+            settings.actions_max_age_seconds,
+            lambda actions: check_routes(actions, settings),
+            on_rejected,
+            on_loaded=on_loaded,
         )
-    actions = load_actions(settings.actions_config or default_actions)
+    text = read_actions_text(settings.actions_config or default_actions)
+    actions = parse_actions(text)
     check_routes(actions, settings)
+    on_loaded(compare_actions(None, LoadedActions.of(text, actions)))
     return actions
 
 

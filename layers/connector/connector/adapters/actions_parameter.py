@@ -5,7 +5,8 @@ A new value that fails the checks (or cannot be read) leaves the last good docum
 is reported through `on_rejected` (the handler logs it and counts the ActionsConfigRejected metric,
 which template.yaml alarms on), again every `max_age` while the parameter stays bad. The first
 read must succeed: a container with no good document has nothing to fall back on and fails its
-cold start with the message, as a bad bundled document does.
+cold start with the message, as a bad bundled document does. Each good document taken into use
+(the first, then every change) goes to `on_loaded` with what it changes (connector/core/actions_change.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 from connector.core.actions import ActionConfig, parse_actions
+from connector.core.actions_change import ActionsChange, LoadedActions, compare_actions
 from connector.core.errors import ConfigError
 
 #: ACTIONS_CONFIG values starting with this name a Parameter Store parameter, not a file.
@@ -37,13 +39,16 @@ class ParameterActions(Mapping[str, ActionConfig]):
         check: Callable[[Mapping[str, ActionConfig]], None] = lambda actions: None,
         on_rejected: Callable[[str], None] = lambda problem: None,
         clock: Callable[[], float] = time.monotonic,
+        on_loaded: Callable[[ActionsChange], None] = lambda change: None,
     ) -> None:
         self.name = name
         self.max_age_seconds = max_age_seconds
         self._check = check
         self.on_rejected = on_rejected
+        self.on_loaded = on_loaded
         self._clock = clock
         self._text: str | None = None  # of the good document in use
+        self._loaded: LoadedActions | None = None  # the good document in use, by its digest
         self._last_value: str | None = None  # the parameter's value as last read (None: unreadable)
         self._rejected: tuple[str | None, float] | None = None  # the bad value last reported, and when
         problem = self._refresh()
@@ -76,7 +81,11 @@ class ParameterActions(Mapping[str, ActionConfig]):
             self._check(actions)
         except ConfigError as err:
             return str(err)
+        previous, self._loaded = self._loaded, LoadedActions.of(text, actions)
         self._text, self._actions, self._rejected = text, actions, None
+        # Once per change: a new layout of the same document (same digest) changes nothing.
+        if previous is None or previous.digest != self._loaded.digest:
+            self.on_loaded(compare_actions(previous, self._loaded))
         return None
 
     def _report(self, problem: str) -> None:

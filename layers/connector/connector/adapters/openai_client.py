@@ -7,6 +7,7 @@ before the Lambda function's timeout. POST is retried: OpenAI deduplicates on (i
 
 from __future__ import annotations
 
+import re
 import time
 
 import urllib3
@@ -23,6 +24,10 @@ READ_TIMEOUT_SECONDS = 10.0
 MAX_ATTEMPTS = 4
 #: The shortest timeout a request is given when its budget is (nearly) spent.
 MIN_TIMEOUT_SECONDS = 0.1
+#: Headers that carry OpenAI's id of a request, first found wins; the trail logs it (connector/core/trail.py).
+REQUEST_ID_HEADERS = ("x-request-id", "openai-request-id")
+#: What a request id may look like to be logged: it comes from the network.
+REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 class BudgetedRetry(Retry):
@@ -112,4 +117,13 @@ class OpenAIClient:
             # chained as context, so no traceback, log line or answer can show it. Only its type name goes on.
             raise RetryableSendError(failure)
         history = response.retries.history if response.retries else ()
-        return Response(response.status, response.data or b"", len(history))
+        return Response(response.status, response.data or b"", len(history), request_id(response.headers))
+
+
+def request_id(headers) -> str | None:
+    """OpenAI's request id from the answer's headers, when it is a plain token."""
+    for name in REQUEST_ID_HEADERS:
+        value = (headers.get(name) or "").strip()
+        if REQUEST_ID.fullmatch(value):
+            return value
+    return None

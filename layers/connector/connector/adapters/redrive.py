@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from connector.core.errors import InputError
+from connector.core.ports import EventTrail, NoTrail
 from connector.core.printable import printable
-from connector.core.queue_message import dead_letter_note, outside_window, sqs_safe, without_dead_letter
+from connector.core.queue_message import dead_letter_note, from_message, outside_window, sqs_safe, without_dead_letter
+from connector.core.trail import trail_record
 
 #: SQS's most messages per receive, send, delete or visibility change.
 MAX_BATCH = 10
@@ -62,12 +65,14 @@ class Redrive:
         *,
         reason_filter: str | None = None,
         clock: Callable[[], float] = time.time,
+        trail: EventTrail | None = None,
     ) -> None:
         self._sqs = sqs_client
         self.source_url = source_url
         self.target_url = target_url
         self.reason_filter = reason_filter.casefold() if reason_filter else None
         self.clock = clock
+        self.trail = trail or NoTrail()
 
     def run(self, dry_run: bool = False) -> RedriveReport:
         report = RedriveReport()
@@ -130,6 +135,14 @@ class Redrive:
             for n in sent:
                 held.remove(handles[n])
                 report.moved[to_move[n][1]] += 1
+                self._trail_moved(to_move[n][0]["Body"], to_move[n][1])
+
+    def _trail_moved(self, body: str, reason: str) -> None:
+        try:
+            queued = from_message(without_dead_letter(body))
+        except InputError:
+            return  # not a connector message: no event to name
+        self.trail.write(trail_record("redrive", "moved", queued.action, queued.event, reason=reason))
 
     def _release(self, handles: list[str]) -> None:
         for start in range(0, len(handles), MAX_BATCH):

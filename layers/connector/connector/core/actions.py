@@ -110,11 +110,14 @@ class ActionConfig:
 
 
 def load_actions(path: str | Path) -> dict[str, ActionConfig]:
+    return parse_actions(read_actions_text(path))
+
+
+def read_actions_text(path: str | Path) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"ACTIONS_CONFIG: cannot read {path}: {err.strerror}") from None
-    return parse_actions(text)
 
 
 def parse_actions(text: str) -> dict[str, ActionConfig]:

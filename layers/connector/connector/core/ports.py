@@ -1,11 +1,11 @@
-"""The interfaces the services take their adapters through: an HTTP client, a message queue, a key provider.
+"""The interfaces the services take their adapters through: an HTTP client, a message queue, a key provider, the trail.
 
 The adapters (connector/adapters/) implement them; tests pass in-memory fakes (tests/support/fakes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from connector.core.types import Response, Route
@@ -29,3 +29,16 @@ class MessageQueue(Protocol):
 
 #: (route, force_refresh) -> API key. Force is asked once after a 401, in case the key rotated.
 KeyProvider = Callable[[Route, bool], str]
+
+
+class EventTrail(Protocol):
+    """Writes one trail record (connector/core/trail.py) as one log line (connector/adapters/trail_log.py)."""
+
+    def write(self, record: Mapping[str, object]) -> None: ...
+
+
+class NoTrail:
+    """The trail when none is wired in: nothing is written."""
+
+    def write(self, record: Mapping[str, object]) -> None:
+        pass

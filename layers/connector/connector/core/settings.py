@@ -41,6 +41,8 @@ class Settings:
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     actions_max_age_seconds: int = DEFAULT_ACTIONS_MAX_AGE_SECONDS
     realtime_budget_seconds: int = DEFAULT_REALTIME_BUDGET_SECONDS
+    #: EVENT_TRAIL: one log line per event per step (connector/core/trail.py); "off" saves its log cost.
+    event_trail: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +90,7 @@ class Settings:
             max_receive_count=max_receive_count,
             actions_max_age_seconds=actions_max_age,
             realtime_budget_seconds=realtime_budget,
+            event_trail=_on_off(get("EVENT_TRAIL"), "EVENT_TRAIL"),
         )
 
 
@@ -104,6 +107,15 @@ def _integration_source(value: str | None) -> str | None:
             "or digit (or empty to send none)"
         )
     return value
+
+
+def _on_off(value: str | None, name: str) -> bool:
+    """Unset: on. Else "on" or "off", any case; anything else is refused rather than guessed."""
+    if value is None or value.lower() == "on":
+        return True
+    if value.lower() == "off":
+        return False
+    raise ConfigError(f"{name}: must be on or off")
 
 
 def _whole_number(value: str | None, name: str, default: int, low: int, high: int) -> int:

@@ -17,6 +17,7 @@ from operator import itemgetter
 from urllib.parse import parse_qs, urlsplit
 
 from connector.core.errors import InputError
+from connector.core.tealium_batch import REPEATED_DATA_FIELD, SEVERAL_JSON_VALUES, wrapped_reason, wrapped_records
 
 #: The form or query field a Tealium webhook puts its JSON in.
 DATA_FIELD = "data"
@@ -87,6 +88,8 @@ def parse_body(body: str | bytes | None, content_type: str | None, query: Mappin
         fields = parse_qs(text, keep_blank_values=True)
         if DATA_FIELD not in fields:
             raise InputError("body.data", "is missing: a form body carries the payload JSON in the field data")
+        if len(fields[DATA_FIELD]) > 1:  # reading one would drop the others' events unanswered
+            raise InputError("body.data", REPEATED_DATA_FIELD)
         return _parse_json(fields[DATA_FIELD][0], "body.data")
     return _parse_json(text, "body")
 
@@ -119,9 +122,18 @@ def _parse_json(text: str, where: str) -> list[object]:
     except RecursionError:
         raise InputError(where, "is nested too deeply") from None
     except ValueError as err:
+        if isinstance(err, json.JSONDecodeError) and err.msg == "Extra data" and _more_json(text, err.pos):
+            raise InputError(where, SEVERAL_JSON_VALUES) from None
         reason = str(err) if "not valid JSON" in str(err) else "is not valid JSON"
         raise InputError(where, reason.split(":")[0]) from None
+    if wrapped := wrapped_records(document, lambda record: _is_event_json(record) or _is_visitor_json(record)):
+        raise InputError(where, wrapped_reason(wrapped))
     return document if isinstance(document, list) else [document]
+
+
+def _more_json(text: str, position: int) -> bool:
+    """Whether another JSON object or list starts where the first value ended (after a comma or newline)."""
+    return text[position:].lstrip(" \t\r\n,")[:1] in ("{", "[")
 
 
 @dataclass(slots=True)

@@ -67,6 +67,9 @@ DELIVERED: dict[Outcome, EventStatus] = {Outcome.SENT: EventStatus.SENT, Outcome
 class SendResult:
     outcome: Outcome
     reason: str = ""
+    #: OpenAI's HTTP status and request id for the request that settled the event, when it answered.
+    http_status: int | None = None
+    request_id: str | None = None
 
 
 @dataclass
@@ -93,3 +96,5 @@ class Response:
     status: int
     body: bytes
     retries: int
+    #: OpenAI's id for the request (its x-request-id header), when it gave one: the trail logs it.
+    request_id: str | None = None

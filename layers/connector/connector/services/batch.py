@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from connector.core.errors import InputError
 from connector.core.packing import group_by
 from connector.core.pipeline import NOT_UNICODE, unencodable_field
-from connector.core.ports import MessageQueue
-from connector.core.queue_message import from_message, with_dead_letter_reason
+from connector.core.ports import EventTrail, MessageQueue, NoTrail
+from connector.core.queue_message import QueuedEvent, from_message, with_dead_letter_reason
 from connector.core.settings import DEFAULT_MAX_RECEIVE_COUNT
+from connector.core.trail import reason_field, trail_record
 from connector.core.types import DELIVERED, EventStatus, Outcome, Route
 from connector.core.wire.build import timestamp_window_problem
 from connector.core.wire.check import check_wire_event
@@ -58,18 +59,22 @@ class BatchService:
         max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,  # on the last receive we dead-letter
         # ourselves, so the message carries its reason (SQS's own redrive moves it without one)
         clock: Callable[[], float] = time.time,
+        trail: EventTrail | None = None,
     ) -> None:
         self.sender = sender
         self.dead_letters = dead_letters
         self.routes = routes
         self.max_receive_count = max_receive_count
         self.clock = clock
+        self.trail = trail or NoTrail()
+        self._queued: dict[str, QueuedEvent] = {}  # message id -> its event, for the trail of one batch
 
     def handle(self, records: Sequence[Record], deadline: float | None = None) -> BatchReport:
         report = BatchReport()
         now_ms = round(self.clock() * 1000)
         to_dead_letter: list[tuple[Record, str]] = []
         pending: list[_Pending] = []
+        self._queued = {}
         for record in records:
             read = self._read(record, now_ms)
             if isinstance(read, str):
@@ -82,6 +87,9 @@ class BatchService:
             for item, result in zip(group, outcomes, strict=True):
                 if result.outcome in DELIVERED:
                     report.counts[DELIVERED[result.outcome]] += 1
+                    self._trail(
+                        item.record, str(result.outcome), http_status=result.http_status, request=result.request_id
+                    )
                 elif result.outcome is Outcome.REJECTED:
                     to_dead_letter.append((item.record, f"OpenAI rejected it: {result.reason}"))
                 elif item.record.receive_count >= self.max_receive_count:
@@ -90,6 +98,7 @@ class BatchService:
                 else:
                     report.counts[EventStatus.RETRY] += 1
                     report.failed_message_ids.append(item.record.message_id)
+                    self._trail(item.record, "retried", result.reason)
 
         self._dead_letter(to_dead_letter, now_ms, report)
         return report
@@ -103,6 +112,7 @@ class BatchService:
             return str(err)
         except Exception as err:  # the body is untrusted: any failure to read it is its own
             return f"message: could not be read ({type(err).__name__})"
+        self._queued[record.message_id] = queued
         route = self.routes.get(queued.action)  # outside the guard: a configuration failure is not the record's
         if route is None:
             # The name is not repeated: it is whatever the message's writer put there.
@@ -124,13 +134,41 @@ class BatchService:
         else:
             bodies = [_dead_letter_body(record.body, reason, now_ms) for record, reason in items]
             failures = self.dead_letters.send(bodies, [reason for _, reason in items])
-        for (record, _), failure in zip(items, failures, strict=True):
+        for (record, reason), failure in zip(items, failures, strict=True):
             if failure is None:
                 report.counts[EventStatus.DEAD_LETTERED] += 1
+                self._trail(record, "dead_lettered", reason)
             else:
                 # Not parked yet: SQS redelivers it, and its own redrive is the last resort.
                 report.counts[EventStatus.RETRY] += 1
                 report.failed_message_ids.append(record.message_id)
+                self._trail(record, "retried", f"could not be dead-lettered ({failure}): {reason}")
+
+    def _trail(
+        self,
+        record: Record,
+        outcome: str,
+        reason: str | None = None,
+        http_status: int | None = None,
+        request: str | None = None,
+    ) -> None:
+        """The record's trail line; the action is logged only when this sender holds it (the message is untrusted)."""
+        queued = self._queued.get(record.message_id)
+        action = queued.action if queued and queued.action in self.routes else None
+        event = queued.event if queued else None
+        field = reason_field(reason) if reason and outcome == "dead_lettered" else None
+        self.trail.write(
+            trail_record(
+                "batch",
+                outcome,
+                action,
+                event,
+                reason_field=field,
+                reason=reason,
+                http_status=http_status,
+                openai_request_id=request,
+            )
+        )
 
 
 def _queued_event_problem(event: dict[str, object], now_ms: int) -> str | None:

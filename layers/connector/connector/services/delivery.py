@@ -53,7 +53,7 @@ class Sender:
             status = response.status
             if 200 <= status < 300:
                 done = Outcome.VALIDATED if route.validate_only else Outcome.SENT
-                _fill(results, positions, SendResult(done))
+                _fill(results, positions, SendResult(done, http_status=status, request_id=response.request_id))
             elif status in (400, 413, 422):
                 pending[:0] = _isolate(results, positions, response.body, encoded, api_key)
             elif status in (401, 403) and not refreshed:

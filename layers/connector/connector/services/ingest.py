@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from connector.core.actions import ActionConfig
 from connector.core.errors import InputError
 from connector.core.pipeline import PreparedEvent, prepare_events
-from connector.core.ports import MessageQueue
+from connector.core.ports import EventTrail, MessageQueue, NoTrail
 from connector.core.queue_message import check_message_size, to_message
 from connector.core.settings import Settings
 from connector.core.tealium import parse_body
-from connector.core.types import DELIVERED, EventStatus, Issue, Outcome
+from connector.core.tealium_batch import body_too_large
+from connector.core.trail import trail_record
+from connector.core.types import DELIVERED, EventStatus, Issue, Outcome, SendResult
 from connector.services.delivery import Sender
 
 #: Bodies above this are refused with 413 (Lambda takes 6 MB per synchronous invocation).
@@ -42,6 +44,7 @@ class _Result:
     event: PreparedEvent
     status: EventStatus | None = None
     errors: list[Issue] = field(default_factory=list)
+    sent: SendResult | None = None  # OpenAI's answer, for the trail
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,12 +64,14 @@ class IngestService:
         sender: Sender,
         event_queue: MessageQueue | None,
         clock: Callable[[], float] = time.time,
+        trail: EventTrail | None = None,
     ) -> None:
         self.settings = settings
         self.actions = actions
         self.sender = sender
         self.queue = event_queue
         self.clock = clock
+        self.trail = trail or NoTrail()
 
     def handle(
         self,
@@ -80,7 +85,7 @@ class IngestService:
         if action is None:
             return _refusal(404, "action", f"unknown action; configured: {', '.join(sorted(self.actions))}")
         if body is not None and _body_bytes(body, base64_encoded) > MAX_BODY_BYTES:
-            return _refusal(413, "body", f"is larger than {MAX_BODY_BYTES} bytes; split it into several calls")
+            return _refusal(413, "body", body_too_large(MAX_BODY_BYTES))
         try:
             if base64_encoded and body:
                 body = _unbase64(body)
@@ -94,11 +99,37 @@ class IngestService:
 
         prepared = prepare_events(action, documents, self.settings, round(self.clock() * 1000))
         results = [_Result(p, _first_status(p)) for p in prepared]
+        self._trail(action, results, received=True)
         ready = [r for r in results if r.status is None]
         if action.delivery == "realtime":
             ready = self._send_now(ready)
         self._enqueue(action.name, ready)
+        self._trail(action, results)
         return _answer(results)
+
+    def _trail(self, action: ActionConfig, results: list[_Result], received: bool = False) -> None:
+        """One trail line per event: as received, then its outcome (the first error's field and reason, or
+        OpenAI's answer: a real-time event queued instead says why)."""
+        for r in results:
+            ids = {"event_id": r.event.event_id, "event_type": action.event_type}
+            if received:
+                self.trail.write(trail_record("ingest", "received", action.name, r.event.event, **ids))
+                continue
+            problem = next(iter([*r.event.errors, *r.errors]), None)
+            answer = r.sent or SendResult(Outcome.RETRY)
+            self.trail.write(
+                trail_record(
+                    "ingest",
+                    str(r.status),
+                    action.name,
+                    r.event.event,
+                    **ids,
+                    reason_field=problem.field if problem else None,
+                    reason=str(problem) if problem else answer.reason or None,
+                    http_status=answer.http_status,
+                    openai_request_id=answer.request_id,
+                )
+            )
 
     def _send_now(self, ready: list[_Result]) -> list[_Result]:
         """Send; return what must be enqueued instead."""
@@ -110,6 +141,7 @@ class IngestService:
         outcomes = self.sender.send(route, [r.event.encoded for r in ready], deadline)
         later = []
         for result, sent in zip(ready, outcomes, strict=True):
+            result.sent = sent
             if sent.outcome in DELIVERED:
                 result.status = DELIVERED[sent.outcome]
             elif sent.outcome is Outcome.REJECTED:
