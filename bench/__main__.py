@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "connector"), str(ROOT)]
 
-from bench import batch, coldstart, core, cost, latency, layer, peer, trail  # noqa: E402
+from bench import batch, coldstart, core, cost, latency, layer, peer, recovery, trail  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -252,6 +252,29 @@ def main() -> int:
         f"   CPU per trail line (record + JSON log line): {trail_bytes['us_per_line']:.1f} us, "
         f"{trail_bytes['us_per_line'] / trail_bytes['baseline_us_per_line']:.1f}x one json.dumps of the record "
         f"({trail_bytes['baseline_us_per_line']:.1f} us)"
+    )
+
+    recovered = recovery.run()
+    results["recovery"] = recovered
+    _table(
+        f"8. Recovery after a 400: one request of {recovered['events']:,} events, some rejected, to the stand-in "
+        "over HTTP; bound = 2n - 1 requests, (1 + ceil(log2 n)) x the request's bytes; before = the recovery "
+        "this replaced, counted on the same events",
+        ["error.param", "rejected", "requests", "MB sent", "x request", "bound", "before: requests", "MB", ""],
+        [
+            [
+                "first bad event" if r["error_param"] else "none",
+                str(r["rejected"]),
+                str(r["requests"]),
+                f"{r['bytes'] / 1e6:.2f}",
+                f"{r['bytes'] / r['first_request_bytes']:.1f}x",
+                f"{r['bound_requests']} / {r['bound_bytes'] / r['first_request_bytes']:.1f}x",
+                str(r["before_requests"]),
+                f"{r['before_bytes'] / 1e6:.1f}",
+                "ok" if r["requests"] <= r["bound_requests"] and r["bytes"] <= r["bound_bytes"] else "MISSED",
+            ]
+            for r in recovered["rows"]
+        ],
     )
 
     results["seconds"] = time.perf_counter() - started

@@ -39,6 +39,13 @@ def test_bench_runs_and_packs_batches_into_the_fewest_requests():
     latency = results["latency"]
     assert (latency["warm"]["n"], latency["cold"]["n"]) == (latency_module.WARM_REQUESTS, latency_module.COLD_STARTS)
     assert "End to end" in completed.stdout and "added" in completed.stdout
+    # Recovery after a 400 within its bound, whatever share of the 1,000 events is rejected, named or not
+    recovered = results["recovery"]["rows"]
+    assert {(row["error_param"], row["rejected"]) for row in recovered} == {
+        (named, rejected) for named in (True, False) for rejected in (0, 1, 10, 500, 1000)
+    }
+    for row in recovered:
+        assert row["requests"] <= row["bound_requests"] and row["bytes"] <= row["bound_bytes"], row
     # The event trail: every step measured, priced per event, and removed by EVENT_TRAIL=off.
     trail = results["trail"]
     assert set(trail["steps"]) == {

@@ -467,3 +467,38 @@ def test_redrive_leaves_what_could_not_be_sent_and_says_so():
     assert (report.moved["gave up"], report.failed["gave up"]) == (1, 1)
     assert [json.loads(b) for b in sqs.sent] == [{"event": {"id": "e", "timestamp_ms": now_ms}}]
     assert (sqs.deleted, sqs.released) == (["h1"], ["h0"])  # the unsent one is visible again at once
+
+
+# ---- quiet terminals ----------------------------------------------------------------------------------
+
+#: What a terminal acts on: ESC sequences (clear screen, colour), the one-byte CSI, a carriage return that
+#: hides what came before, a bidi override that reverses it, a line break that forges a row.
+TERMINAL_CONTROLS = ("\x1b", "\x9b", "\r", "\u202e", "\x07")
+
+
+def test_redrive_escapes_control_characters_in_the_reasons_it_prints(queues, sqs):
+    # GIVEN a dead letter whose reason quotes OpenAI's message with escape sequences, and one whose body holds a
+    # lone surrogate escape (a reason SQS itself could not carry, read from the body)
+    now_ms = round(time.time() * 1000)
+    hostile = "OpenAI rejected it: \x1b[2J\x1b[31mfine\r\u202eevil\x9b0m\x07\nforged row"
+    dead_letter(sqs, queues.dlq_url, "ansi-1", now_ms, hostile)
+    body = json.dumps({"v": 2, "action": "page_view", "event": {"id": "s-1"}, "dead_letter": {"reason": "x\udc80y"}})
+    sqs.send_message(QueueUrl=queues.dlq_url, MessageBody=body)
+    # WHEN the operator counts them
+    code, out = run("redrive", "--from", queues.dlq_url, "--to", queues.queue_url, "--dry-run")
+    # THEN every control character is printed as visible escapes, one reason per line
+    assert code == 0
+    assert not any(control in out for control in TERMINAL_CONTROLS)
+    assert r"OpenAI rejected it: \x1b[2J\x1b[31mfine\r\u202eevil\x9b0m\x07\nforged row" in out
+    assert r"x\udc80y" in out
+    out.encode("utf-8")  # no lone surrogate reaches the terminal's encoding
+    assert len(out.splitlines()) == 4  # the header, two reasons, the total: no forged row
+
+
+def test_try_escapes_control_characters_from_the_payload(tmp_path, try_env):
+    document = fresh(load_event("tealium/purchase-event.json"))
+    document["data"]["udo"]["order_id"] = "ORD-\x1b[2J\u202e1"
+    document["data"]["udo"]["_corder"] = "ORD-\x1b[2J\u202e1"
+    _, out = run("try", "purchase", write(tmp_path, "payload.json", document), "--unmasked")
+    assert not any(control in out for control in TERMINAL_CONTROLS)
+    assert r"ORD-\x1b[2J\u202e1" in out

@@ -20,6 +20,10 @@ class Post:
     url: str
     headers: dict[str, str]
     body: dict
+    #: The body's length in bytes, as sent.
+    size: int = 0
+    #: The monotonic deadline the sender gave the request.
+    deadline: float | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -49,7 +53,7 @@ class FakeClient:
 
     def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
         leak_guard.scan_body(body, "fake OpenAI client")  # every body, every field (tests/support/leak_guard.py)
-        post = Post(url, dict(headers), json.loads(body))
+        post = Post(url, dict(headers), json.loads(body), len(body), deadline)
         self.posts.append(post)
         result = self.respond(post)
         if isinstance(result, Exception):

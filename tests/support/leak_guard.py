@@ -52,6 +52,8 @@ FORBIDDEN = (
     "Leakwright",
     "leakwright",
     "sk-env-var-ignored-4242aa",
+    # tests/integration/test_key_hygiene.py's key, stored with a line break and a note after it
+    "Zq8Lw2Nx7Rv4Tb1Ky6Pc3Hd9Mf5",
     # events/tealium/batched-events.json and batched-visitors.json (Tealium's batched webhook samples)
     "mara.ionescu@example.org",
     "Liam.Walsh@Example.NET",

@@ -109,10 +109,10 @@ def test_a_400_naming_the_event_rejects_it_and_resends_the_rest():
     client = FakeClient(rejecting("bad", param=True))
     # WHEN three events are sent, the bad one in the middle
     results = Sender(client, FakeKeys()).send(ROUTE, encoded("a", "bad", "c"))
-    # THEN only it is rejected, and the others went in a second request
+    # THEN only it is rejected, and the others went again, split in halves (the bound of delivery._isolate)
     assert outcomes(results) == [Outcome.SENT, Outcome.REJECTED, Outcome.SENT]
     assert results[1].reason == "invalid event"
-    assert [post.ids for post in client.posts] == [["a", "bad", "c"], ["a", "c"]]
+    assert [post.ids for post in client.posts] == [["a", "bad", "c"], ["a"], ["c"]]
 
 
 def test_a_400_naming_no_event_is_bisected_down_to_the_bad_one():
@@ -251,3 +251,24 @@ def test_an_event_that_cannot_be_queued_fails_with_503():
     assert result["status"] == EventStatus.FAILED
     reason = "could not enqueue (SQS: throttled); send the event again"
     assert result["errors"] == [{"field": "queue", "reason": reason}]
+
+
+def test_a_realtime_call_spends_at_most_the_budget_the_settings_give(monkeypatch):
+    # GIVEN REALTIME_BUDGET_SECONDS=3 (Tealium's webhook waits at most 10 s for the answer)
+    from dataclasses import replace
+
+    client = FakeClient()
+    service = IngestService(
+        replace(sample_settings(), realtime_budget_seconds=3),
+        bundled_actions(),
+        Sender(client, FakeKeys()),
+        None,
+        clock=lambda: NOW_MS / 1000,
+    )
+    # WHEN a real-time event is sent
+    before = time.monotonic()
+    service.handle("purchase", purchase_body(), "application/json", None)
+    after = time.monotonic()
+    # THEN its request carries a deadline 3 s after the call began
+    [post] = client.posts
+    assert before + 3 <= post.deadline <= after + 3

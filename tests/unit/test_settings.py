@@ -125,6 +125,10 @@ def test_base_url_that_is_not_https_or_loopback_is_refused_by_name(url):
         ("API_KEY_MAX_AGE_SECONDS", "1.5"),
         ("API_KEY_MAX_AGE_SECONDS", "²"),
         ("MAX_RECEIVE_COUNT", "0"),
+        ("REALTIME_BUDGET_SECONDS", "0"),
+        ("REALTIME_BUDGET_SECONDS", "26"),
+        ("REALTIME_BUDGET_SECONDS", "12s"),
+        ("REALTIME_BUDGET_SECONDS", "4.5"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(variable, value):
@@ -144,3 +148,10 @@ def test_every_action_source_is_a_valid_default(source):
 def test_base_url_with_query_fragment_or_credentials_is_refused(url):
     with pytest.raises(ConfigError, match=r"^BASE_URL: must be a plain base URL"):
         Settings.from_env({"BASE_URL": url})
+
+
+def test_the_realtime_budget_defaults_well_under_tealiums_10_s_webhook_timeout():
+    # Tealium's webhook connector waits 1-10 s: the caller must have its answer before it gives up and resends.
+    assert Settings.from_env({}).realtime_budget_seconds == 5
+    assert Settings.from_env({"REALTIME_BUDGET_SECONDS": " 8 "}).realtime_budget_seconds == 8
+    assert Settings.from_env({"REALTIME_BUDGET_SECONDS": "25"}).realtime_budget_seconds == 25

@@ -332,6 +332,21 @@ def test_integration_source_defaults_to_this_project_and_matches_what_settings_a
         assert not pattern.fullmatch(value)
 
 
+def test_the_realtime_budget_is_a_parameter_the_ingest_function_reads_with_the_settings_bounds(template):
+    from connector.core.settings import DEFAULT_REALTIME_BUDGET_SECONDS, MAX_REALTIME_BUDGET_SECONDS, Settings
+
+    parameter = template["Parameters"]["RealtimeBudgetSeconds"]
+    assert function_environment(template, "IngestFunction")["REALTIME_BUDGET_SECONDS"] == {
+        "Ref": "RealtimeBudgetSeconds"
+    }
+    # The default answers within Tealium's longest webhook timeout (10 s); the bounds are the settings' own.
+    assert parameter["Default"] == DEFAULT_REALTIME_BUDGET_SECONDS < 10
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (1, MAX_REALTIME_BUDGET_SECONDS)
+    assert function_properties(template, "IngestFunction")["Timeout"] > MAX_REALTIME_BUDGET_SECONDS
+    for value in (parameter["MinValue"], parameter["Default"], parameter["MaxValue"]):
+        assert Settings.from_env({"REALTIME_BUDGET_SECONDS": str(value)}).realtime_budget_seconds == value
+
+
 def test_pixel_id_is_required(template):
     parameter = template["Parameters"]["PixelId"]
 

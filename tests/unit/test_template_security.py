@@ -85,11 +85,17 @@ def test_ingest_concurrency_is_reserved_by_a_parameter_that_reserves_nothing_by_
 
 
 def test_operations_doc_documents_timeout_budget_and_concurrency_together():
-    from connector.services.ingest import REALTIME_SEND_BUDGET_SECONDS
+    from connector.core.settings import DEFAULT_REALTIME_BUDGET_SECONDS
 
     security = section(read_doc("operations.md"), "# Security and operations")
 
-    for needed in ("IngestReservedConcurrency", "29 s", f"{REALTIME_SEND_BUDGET_SECONDS:g} s", "SenderMaxConcurrency"):
+    needed_terms = (
+        "IngestReservedConcurrency",
+        "29 s",
+        "RealtimeBudgetSeconds",
+        f"{DEFAULT_REALTIME_BUDGET_SECONDS} s",
+    )
+    for needed in (*needed_terms, "SenderMaxConcurrency"):
         assert needed in security, needed
 
 

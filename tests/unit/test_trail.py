@@ -304,3 +304,18 @@ def test_since_reads_a_number_and_a_unit(text, seconds):
 def test_since_refuses_anything_else(text):
     with pytest.raises(ValueError, match="--since"):
         parse_since(text)
+
+
+def test_a_lone_surrogate_in_a_queued_id_is_logged_as_its_escape_not_lost(capsys):
+    # GIVEN a log stream that encodes UTF-8 strictly, as Lambda's stdout does
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    trail = Logger(service="surrogate-trail", logger_handler=logging.StreamHandler(out))
+    function_logger = Logger(service="surrogate", logger_handler=logging.StreamHandler(io.StringIO()))
+    # WHEN a queued message's id and reason hold lone surrogates (decoded "\udc80" escapes)
+    record = trail_record("batch", "dead_lettered", None, {"id": "ORD-\udc80-1"}, reason="data.x: \ud800")
+    LoggerTrail(function_logger, True, trail).write(record)
+    # THEN the line is written, the surrogates as escapes, and no "Logging error" replaces it
+    [line] = [json.loads(text) for text in raw.getvalue().decode("utf-8").splitlines()]
+    assert (line["event_id"], line["reason"]) == ("ORD-\\udc80-1", "data.x: \\ud800")
+    assert "Logging error" not in capsys.readouterr().err

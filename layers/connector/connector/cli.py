@@ -13,6 +13,7 @@ Exit status: 0 good, 1 problems found (listed), 2 the command could not run (a f
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -27,6 +28,7 @@ from connector.core import actions as actions_module
 from connector.core.actions_change import document_digest
 from connector.core.errors import ConfigError, InputError
 from connector.core.pipeline import PreparedEvent, prepare_events
+from connector.core.printable import LINE_BREAK, printable
 from connector.core.settings import Settings
 from connector.core.tealium import parse_body
 from connector.core.wire.request import EVENTS_PATH, encode_event, request_url
@@ -45,13 +47,29 @@ class CommandError(Exception):
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    # Everything printed passes through PrintableOutput; values from data are escaped whole where they are
+    # written (a line break inside a reason too), so one line of output stays one line.
+    out = PrintableOutput(out or sys.stdout)
     args = _parser().parse_args(argv)
     try:
         return args.run(args, out)
     except CommandError as err:
-        print(f"{args.command}: {err}", file=sys.stderr)
+        PrintableOutput(sys.stderr).write(f"{args.command}: {printable(str(err))}\n")
         return 2
+
+
+class PrintableOutput(io.TextIOBase):
+    """A text stream that escapes every character a terminal would act on (connector/core/printable.py),
+    keeping only the line breaks of the output itself."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text, keep=LINE_BREAK))
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,7 +154,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if problems:
         out.write(f"{args.actions_file}: {len(problems)} problem{'' if len(problems) == 1 else 's'}\n")
         for problem in problems:
-            out.write(f"  {problem}\n")
+            out.write(f"  {printable(str(problem))}\n")
         return 1
     actions = actions_module.parse_actions(text)
     # The digest the functions log when they load or change to this document (connector/core/actions_change.py).
@@ -147,7 +165,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     for action in actions.values():
         custom = f" ({action.custom_event_name})" if action.custom_event_name else ""
         debug = ", Debug Mode (validate_only)" if action.debug else ""
-        out.write(f"  {action.name}: {action.delivery}, {action.event_type}{custom}{debug}\n")
+        out.write(f"  {printable(action.name)}: {action.delivery}, {action.event_type}{custom}{debug}\n")
     return 0
 
 
@@ -168,7 +186,7 @@ def run_try(args: argparse.Namespace, out: TextIO) -> int:
     try:
         documents = parse_body(body, content_type, None)
     except InputError as err:
-        out.write(f"the body would be refused (HTTP 400): {err.field}: {err.reason}\n")
+        out.write(f"the body would be refused (HTTP 400): {printable(err.field)}: {printable(err.reason)}\n")
         return 1
     if len(documents) > MAX_EVENTS_PER_CALL:
         out.write(f"the body would be refused (HTTP 413): {len(documents)} events, at most {MAX_EVENTS_PER_CALL}\n")
@@ -193,14 +211,14 @@ def run_try(args: argparse.Namespace, out: TextIO) -> int:
 
 def _print_prepared(event: PreparedEvent, out: TextIO, masked: bool) -> None:
     status = "would be sent" if event.ok else "would be rejected"
-    out.write(f"\nevent {event.index}  id {event.event_id or '-'}  {status}\n")
+    out.write(f"\nevent {event.index}  id {printable(event.event_id or '-')}  {status}\n")
     if event.ok and event.event is not None:
         encoded = encode_event(masked_event(event.event)) if masked else event.encoded
         out.write(f"  {encoded.decode('utf-8')}\n")
     for issue in event.errors:
-        out.write(f"  error    {issue.field}: {issue.reason}\n")
+        out.write(f"  error    {printable(issue.field)}: {printable(issue.reason)}\n")
     for issue in event.warnings:
-        out.write(f"  warning  {issue.field}: {issue.reason} (field dropped, event kept)\n")
+        out.write(f"  warning  {printable(issue.field)}: {printable(issue.reason)} (field dropped, event kept)\n")
 
 
 def masked_event(event: Mapping[str, object], fields: Sequence[tuple[str, ...]] = MASKED_FIELDS) -> dict[str, object]:

@@ -22,6 +22,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
 MAX_ATTEMPTS = 4
+#: The shortest timeout a request is given when its budget is (nearly) spent.
+MIN_TIMEOUT_SECONDS = 0.1
 #: Headers that carry OpenAI's id of a request, first found wins; the trail logs it (connector/core/trail.py).
 REQUEST_ID_HEADERS = ("x-request-id", "openai-request-id")
 #: What a request id may look like to be logged: it comes from the network.
@@ -80,19 +82,40 @@ class OpenAIClient:
             "redirect": 0,
         }
 
+    def _timeout_within(self, deadline: float | None) -> urllib3.Timeout:
+        """The connect and read timeouts, each cut to the budget left: one slow answer cannot outlive it."""
+        if deadline is None:
+            return self._timeout
+        left = max(MIN_TIMEOUT_SECONDS, deadline - time.monotonic())
+        return urllib3.Timeout(connect=self._timeout.connect_timeout, read=self._timeout.read_timeout, total=left)
+
     def post(self, url: str, headers: dict[str, str], body: bytes, deadline: float | None = None) -> Response:
         """POST with retries; the last answer is returned, whatever its status.
 
         Raises RetryableSendError when no answer came at all (timeouts, resets) within the budget.
         """
         retry = BudgetedRetry(deadline=deadline, **self._retry_settings)
+        failure = None
         try:
             response = self._pool.request(
-                "POST", url, body=body, headers=headers, timeout=self._timeout, retries=retry, preload_content=True
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                timeout=self._timeout_within(deadline),
+                retries=retry,
+                preload_content=True,
             )
         except HTTPError as err:
-            # The URL carries only the pixel id; the key is in a header and never in the message.
-            raise RetryableSendError(f"no answer from OpenAI: {type(err).__name__}") from None
+            failure = f"no answer from OpenAI: {type(err).__name__}"
+        except Exception as err:
+            # Anything else was raised while the request carried the key, and may quote it: urllib3's
+            # ValueError("Invalid header value b'Bearer sk-...'") for a key with a line break inside.
+            failure = f"the request could not be made: {type(err).__name__}"
+        if failure is not None:
+            # Raised outside the except block: the original error (and any header it quotes) is not even
+            # chained as context, so no traceback, log line or answer can show it. Only its type name goes on.
+            raise RetryableSendError(failure)
         history = response.retries.history if response.retries else ()
         return Response(response.status, response.data or b"", len(history), request_id(response.headers))
 

@@ -17,7 +17,8 @@ from typing import TextIO
 
 from connector.core.errors import InputError
 from connector.core.ports import EventTrail, NoTrail
-from connector.core.queue_message import dead_letter_note, from_message, outside_window, without_dead_letter
+from connector.core.printable import printable
+from connector.core.queue_message import dead_letter_note, from_message, outside_window, sqs_safe, without_dead_letter
 from connector.core.trail import trail_record
 
 #: SQS's most messages per receive, send, delete or visibility change.
@@ -48,7 +49,8 @@ class RedriveReport:
             return
         out.write("  ".join(f"{name:>12}" for name, _ in columns) + "  reason\n")
         for reason in reasons:
-            out.write("  ".join(f"{counts[reason]:>12}" for _, counts in columns) + f"  {reason}\n")
+            # A reason quotes OpenAI and the queued event: escaped whole, so it moves no cursor, breaks no line.
+            out.write("  ".join(f"{counts[reason]:>12}" for _, counts in columns) + f"  {printable(reason)}\n")
         out.write("  ".join(f"{counts.total():>12}" for _, counts in columns) + "  (total)\n")
         if self.too_old:
             out.write("too old: outside OpenAI's window (7 days back, 10 minutes ahead); left dead-lettered\n")
@@ -117,7 +119,9 @@ class Redrive:
     def _move(self, to_move: list[tuple], report: RedriveReport, held: list[str]) -> None:
         handles = [message["ReceiptHandle"] for message, _ in to_move]
         held.extend(handles)  # released if anything below fails
-        entries = [{"Id": str(n), "MessageBody": without_dead_letter(m["Body"])} for n, (m, _) in enumerate(to_move)]
+        # sqs_safe: a "\ud800" escape in a body decodes to a lone surrogate, which SQS (and UTF-8) cannot carry.
+        bodies = [sqs_safe(without_dead_letter(m["Body"])) for m, _ in to_move]
+        entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies)]
         answer = self._sqs.send_message_batch(QueueUrl=self.target_url, Entries=entries)
         sent = {int(s["Id"]) for s in answer.get("Successful", [])}
         for n, (_, reason) in enumerate(to_move):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from connector.core.packing import pack_sizes
-from connector.core.queue_message import MAX_MESSAGE_BYTES, MAX_REASON_CHARS
+from connector.core.queue_message import MAX_MESSAGE_BYTES, MAX_REASON_CHARS, sqs_safe
 
 #: SQS takes at most 10 messages per SendMessageBatch.
 MAX_BATCH_ENTRIES = 10
@@ -27,6 +27,9 @@ class EventQueue:
 
     def send(self, messages: Sequence[str], reasons: Sequence[str | None] | None = None) -> list[str | None]:
         """Send each message; returns per message None (sent) or why it was not."""
+        # One character SQS refuses fails every entry of its SendMessageBatch: escaped, message by message.
+        messages = [sqs_safe(message) for message in messages]
+        reasons = [sqs_safe(reason) if reason else reason for reason in reasons] if reasons else None
         failures: list[str | None] = [None] * len(messages)
         sizes = [
             len(m.encode("utf-8")) + _attribute_bytes(reasons[p] if reasons else None) for p, m in enumerate(messages)

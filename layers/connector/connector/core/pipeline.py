@@ -43,7 +43,21 @@ def prepare_events(
 ) -> list[PreparedEvent]:
     route = action.route(settings.pixel_id, settings.api_key_secret_id, settings.base_url)
     spec = action.spec(settings.default_action_source)
-    return [prepare_event(index, document, action, spec, route, now_ms) for index, document in enumerate(documents)]
+    return [_prepare_bounded(index, document, action, spec, route, now_ms) for index, document in enumerate(documents)]
+
+
+def _prepare_bounded(
+    index: int, document: object, action: ActionConfig, spec: EventSpec, route: Route, now_ms: int
+) -> PreparedEvent:
+    """`prepare_event`, with a payload too deep for anything recursive refused as that event's error alone.
+
+    Custom properties are bounded before they are encoded (connector/core/json_bounds.py); this is the
+    guard for any other path, so that one event's nesting can reject that event, never the call.
+    """
+    try:
+        return prepare_event(index, document, action, spec, route, now_ms)
+    except RecursionError:
+        return PreparedEvent(index, route, errors=[Issue("event", "is nested too deeply to be read")])
 
 
 def prepare_event(
@@ -82,7 +96,7 @@ def prepare_event(
         # JSON's "\ud800" escapes decode to unpaired surrogates, which UTF-8 cannot carry. Identifiers
         # were already checked as they were hashed; any other text is found here, once, at no cost
         # to the events without it.
-        errors = [Issue(_unencodable_field(event) or "event", NOT_UNICODE)]
+        errors = name_sources([Issue(unencodable_field(event) or "event", NOT_UNICODE)], action, mapped)
         return PreparedEvent(index, route, event_id, errors=errors, warnings=warnings)
     # Built whole, in one call: the common case sets no field twice.
     return PreparedEvent(index, route, event_id, event, encoded, [], warnings)
@@ -107,7 +121,7 @@ def _unreadable_consent(attribute: str, problem: str) -> str:
 NOT_UNICODE = "is not valid Unicode text: it holds an unpaired surrogate escape (\\ud800-\\udfff)"
 
 
-def _unencodable_field(node: object, path: str = "") -> str:
+def unencodable_field(node: object, path: str = "") -> str:
     """The dotted path of the first text (key or value) that UTF-8 cannot encode."""
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in items:
@@ -116,7 +130,7 @@ def _unencodable_field(node: object, path: str = "") -> str:
             return here
         if isinstance(value, str) and not _encodable(value):
             return here
-        found = _unencodable_field(value, here) if isinstance(value, dict | list) else ""
+        found = unencodable_field(value, here) if isinstance(value, dict | list) else ""
         if found:
             return found
     return ""

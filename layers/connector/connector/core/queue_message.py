@@ -10,6 +10,8 @@ A message with any other key, another version or a malformed field is refused wh
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 
 from connector.core.errors import InputError
@@ -22,6 +24,9 @@ MESSAGE_KEYS = frozenset({"v", "action", "event", "dead_letter"})
 MAX_MESSAGE_BYTES = 262_144
 #: A dead-letter reason is cut to this many characters, in the body and in the `reason` attribute.
 MAX_REASON_CHARS = 400
+#: Characters SQS refuses in a message body or attribute (its allowed set: #x9 #xA #xD #x20-#xD7FF
+#: #xE000-#xFFFD #x10000-#x10FFFF): one of them in a SendMessageBatch fails every message of the call.
+SQS_UNSAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 #: Bytes ingest keeps back in every message for what dead-lettering adds to it: the reason in the body
 #: (JSON-escaped, at most 6 bytes a character) and again as an attribute (UTF-8, at most 4), with keys.
 #: Without it the largest events could be queued but not dead-lettered with their reason.
@@ -44,13 +49,16 @@ def to_message(action_name: str, encoded_event: bytes) -> str:
 def from_message(body: str) -> QueuedEvent:
     """The message's parts, or an InputError naming the first thing wrong (never quoting the message)."""
     try:
-        message = json.loads(body)
+        message = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        # The C decoder stops at its own depth limit; deeper JSON is refused here, not by a crash later.
+        raise InputError("message", "is nested too deeply to be read") from None
     except (ValueError, TypeError) as err:
         raise InputError("message", f"is not a connector queue message ({type(err).__name__})") from None
     if not isinstance(message, dict):
         raise InputError("message", "is not a connector queue message (not a JSON object)")
     version = message.get("v")
-    if version != MESSAGE_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != MESSAGE_VERSION:  # not true, not 2.0: the version this writes
         raise InputError("message.v", f"unknown message version; this sender reads version {MESSAGE_VERSION} only")
     if set(message) - MESSAGE_KEYS:
         # The unknown key is not quoted: it is the sender's untrusted input too.
@@ -66,9 +74,33 @@ def from_message(body: str) -> QueuedEvent:
 
 
 def with_dead_letter_reason(body: str, reason: str, at_ms: int) -> str:
+    """The body with its `dead_letter` note; raises ValueError (or RecursionError) when it is no JSON object."""
     message = json.loads(body)
+    if not isinstance(message, dict):
+        raise ValueError("not a JSON object")
     message["dead_letter"] = {"reason": reason[:MAX_REASON_CHARS], "at_ms": at_ms}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def sqs_safe(text: str) -> str:
+    """The text with every character SQS refuses written as a \\uXXXX escape.
+
+    In a JSON text such a character can only stand inside a string, where the escape means the same
+    character: the message reads back as the same value. A "\\ud800" escape in a queued or dead-lettered
+    body decodes to a lone surrogate, which `ensure_ascii=False` writes raw and UTF-8 cannot carry.
+    """
+    return SQS_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) if SQS_UNSAFE.search(text) else text
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # "1e400": beyond the float range, which OpenAI's JSON cannot take
+        raise ValueError("a number beyond the float range")
+    return number
 
 
 def check_message_size(message: str) -> None:

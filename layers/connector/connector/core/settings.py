@@ -18,6 +18,11 @@ DEFAULT_MAX_RECEIVE_COUNT = 5
 DEFAULT_API_KEY_MAX_AGE_SECONDS = 300
 #: Sent as `integration_source` unless INTEGRATION_SOURCE says otherwise: this project, as OpenAI sees it.
 DEFAULT_INTEGRATION_SOURCE = "tealium-openai-connector-aws"
+#: Seconds a real-time call may spend on OpenAI before it queues instead (REALTIME_BUDGET_SECONDS): well under
+#: Tealium's webhook timeout (1-10 s), so the caller gets its answer before it gives up and sends again.
+DEFAULT_REALTIME_BUDGET_SECONDS = 5
+#: API Gateway ends a call at 29 s; the rest of the call (parsing, queueing the unsent events) needs some of it.
+MAX_REALTIME_BUDGET_SECONDS = 25
 #: How long an actions document read from SSM (ACTIONS_CONFIG=ssm:/name) is used before it is read again.
 DEFAULT_ACTIONS_MAX_AGE_SECONDS = 60
 
@@ -35,6 +40,7 @@ class Settings:
     api_key_max_age_seconds: int = DEFAULT_API_KEY_MAX_AGE_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     actions_max_age_seconds: int = DEFAULT_ACTIONS_MAX_AGE_SECONDS
+    realtime_budget_seconds: int = DEFAULT_REALTIME_BUDGET_SECONDS
     #: EVENT_TRAIL: one log line per event per step (connector/core/trail.py); "off" saves its log cost.
     event_trail: bool = True
 
@@ -64,6 +70,13 @@ class Settings:
         actions_max_age = _whole_number(
             get("ACTIONS_MAX_AGE_SECONDS"), "ACTIONS_MAX_AGE_SECONDS", DEFAULT_ACTIONS_MAX_AGE_SECONDS, 1, 3600
         )
+        realtime_budget = _whole_number(
+            get("REALTIME_BUDGET_SECONDS"),
+            "REALTIME_BUDGET_SECONDS",
+            DEFAULT_REALTIME_BUDGET_SECONDS,
+            1,
+            MAX_REALTIME_BUDGET_SECONDS,
+        )
         return cls(
             pixel_id=get("PIXEL_ID"),
             default_action_source=default_action_source,
@@ -76,6 +89,7 @@ class Settings:
             api_key_max_age_seconds=max_age,
             max_receive_count=max_receive_count,
             actions_max_age_seconds=actions_max_age,
+            realtime_budget_seconds=realtime_budget,
             event_trail=_on_off(get("EVENT_TRAIL"), "EVENT_TRAIL"),
         )
 

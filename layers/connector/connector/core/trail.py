@@ -73,8 +73,17 @@ def trail_record(
 
 
 def _text(value: object, limit: int) -> str | None:
-    """Text as logged: a string, cut to `limit`; anything else (a queued message's junk) is left out."""
-    return value[:limit] if isinstance(value, str) and value else None
+    """Text as logged: a string, cut to `limit`; anything else (a queued message's junk) is left out.
+
+    A lone surrogate (a queued id holding "\\udc80") is written as that escape: raw, the log line could not be
+    encoded and would be lost, with a "Logging error" traceback in its place.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    text = value[:limit]
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 #: A dead-letter reason's leading field path ("timestamp_ms: ...", "message.action: ...").

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from connector.core.errors import InputError
 from connector.core.packing import group_by
+from connector.core.pipeline import NOT_UNICODE, unencodable_field
 from connector.core.ports import EventTrail, MessageQueue, NoTrail
 from connector.core.queue_message import QueuedEvent, from_message, with_dead_letter_reason
 from connector.core.settings import DEFAULT_MAX_RECEIVE_COUNT
@@ -75,22 +76,11 @@ class BatchService:
         pending: list[_Pending] = []
         self._queued = {}
         for record in records:
-            try:
-                queued = from_message(record.body)
-            except InputError as err:
-                to_dead_letter.append((record, str(err)))
-                continue
-            self._queued[record.message_id] = queued
-            route = self.routes.get(queued.action)
-            if route is None:
-                # The name is not repeated: it is whatever the message's writer put there.
-                to_dead_letter.append((record, "message.action: not an action this sender is configured with"))
-                continue
-            problem = _queued_event_problem(queued.event, now_ms)
-            if problem:
-                to_dead_letter.append((record, problem))
-                continue
-            pending.append(_Pending(record, route, encode_event(queued.event)))
+            read = self._read(record, now_ms)
+            if isinstance(read, str):
+                to_dead_letter.append((record, read))
+            else:
+                pending.append(read)
 
         for route, group in group_by(pending, lambda p: p.route).items():
             outcomes = self.sender.send(route, [p.encoded for p in group], deadline)
@@ -112,6 +102,29 @@ class BatchService:
 
         self._dead_letter(to_dead_letter, now_ms, report)
         return report
+
+    def _read(self, record: Record, now_ms: int) -> _Pending | str:
+        """The record ready to send, or why it must be dead-lettered. Whatever its body holds (any JSON,
+        any nesting, lone surrogates, numbers beyond range), it costs that record only, never the batch."""
+        try:
+            queued = from_message(record.body)
+        except InputError as err:
+            return str(err)
+        except Exception as err:  # the body is untrusted: any failure to read it is its own
+            return f"message: could not be read ({type(err).__name__})"
+        self._queued[record.message_id] = queued
+        route = self.routes.get(queued.action)  # outside the guard: a configuration failure is not the record's
+        if route is None:
+            # The name is not repeated: it is whatever the message's writer put there.
+            return "message.action: not an action this sender is configured with"
+        try:
+            problem = _queued_event_problem(queued.event, now_ms)
+            return problem or _Pending(record, route, encode_event(queued.event))
+        except UnicodeEncodeError:
+            # Checked first, so it nests only as deep as the contract allows: the walk is bounded.
+            return f"{unencodable_field(queued.event) or 'event'}: {NOT_UNICODE}"
+        except Exception as err:  # as above: a check or encoding failure is the event's own
+            return f"event: could not be checked ({type(err).__name__})"
 
     def _dead_letter(self, items: list[tuple[Record, str]], now_ms: int, report: BatchReport) -> None:
         if not items:
@@ -181,5 +194,5 @@ def _send_time_problem(event: dict[str, object], now_ms: int) -> str | None:
 def _dead_letter_body(body: str, reason: str, now_ms: int) -> str:
     try:
         return with_dead_letter_reason(body, reason, now_ms)
-    except (ValueError, TypeError):
-        return body  # not a JSON object: parked as received, the reason rides in the message attribute
+    except Exception:  # not a JSON object, or too deep to write again: whatever the body holds
+        return body  # parked as received; the reason rides in the message attribute

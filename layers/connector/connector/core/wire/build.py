@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from connector.core import coerce, money, personal_data
+from connector.core.json_bounds import value_problem
 from connector.core.types import Issue
 
 # The names other modules and tests read from here, where they have always been.
@@ -215,6 +216,8 @@ def _add_custom_properties(b: Builder, data: dict[str, object]) -> None:
         # connector/core/actions.py refuses these at load; a direct caller may not have.
         if name in RESERVED_DATA_FIELDS:
             b.errors.append(Issue(f"data.{name}", "is a reserved data field, not a custom property"))
+        elif problem := value_problem(value):  # passed on as it came: bounded before anything recursive reads it
+            b.errors.append(Issue(f"data.{name}", problem))
         elif isinstance(value, str):
             kind = personal_data.personal_kind(value)
             if kind:

@@ -7,6 +7,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from connector.core import money, normalize
 from connector.core.errors import InvalidValue
+from connector.core.json_bounds import value_problem
 from connector.core.personal_data import clean_url, personal_id_kind, personal_kind, scrub
 from connector.core.types import Issue
 from connector.core.wire.build import (
@@ -67,7 +68,7 @@ def check_wire_event(event: object) -> list[Issue]:
         return [Issue("event", "must be an object")]
     issues = [Issue(str(name), "is not a field of an OpenAI event") for name in event if name not in EVENT_FIELDS]
     event_type = event.get("type")
-    if event_type not in EVENT_TYPES:
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:  # a list or object is not hashable
         return [*issues, Issue("type", "must be a standard event name or custom")]
     _check_value(issues, "id", event.get("id"), parse_event_id, required=True)
     if isinstance(event.get("id"), str) and (kind := personal_id_kind(event["id"])):
@@ -119,7 +120,7 @@ def _check_free_text(issues: list[Issue], data: object) -> None:
     for name, value in data.items():
         if isinstance(value, str) and (kind := personal_kind(value)):
             notes.append((f"data.{name}", f"looks like {kind}"))
-        else:
+        elif not value_problem(value):  # an unbounded value is refused by _check_data; scrub would recurse into it
             scrub(value, f"data.{name}", notes)
     issues.extend(Issue(where, f"{reason.removeprefix('dropped: ')}: never sent") for where, reason in notes)
 
@@ -165,10 +166,14 @@ def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
     data_type = EVENT_DATA_TYPES[event_type]
     if data.get("type") != data_type:
         issues.append(Issue("data.type", f"must be {data_type} for {event_type}"))
-    for name in data:
+    for name, value in data.items():
         # Custom data carries custom properties besides its own fields; nothing else does.
-        if data_type != "custom" and name != "type" and name not in DATA_FIELDS[data_type]:
+        if name == "type" or name in DATA_FIELDS[data_type]:
+            continue
+        if data_type != "custom":
             issues.append(Issue(f"data.{name}", f"is not a field of {data_type} data"))
+        elif problem := value_problem(value):  # sent as it is: bounded as `build_event` bounds it
+            issues.append(Issue(f"data.{name}", problem))
     _check_value(issues, "data.amount", data.get("amount"), money.parse_minor_units)
     _check_value(issues, "data.currency", data.get("currency"), money.normalize_currency, required="amount" in data)
     _check_value(issues, "data.plan_id", data.get("plan_id"), parse_text)
