@@ -72,7 +72,15 @@ FORBIDDEN = (
 
 #: Values OpenAI is sent as they are: the samples' and canaries' oppref and obref.
 SENT_AS_IS = frozenset(
-    {"opp_4f2b9c7e1a", "ob_7d2e9a41c0", "ob.1.Zx9-kQ", "opp_canary_9d8c7b6a5f", "ob_canary_6e1f0a9b"}
+    {
+        "opp_4f2b9c7e1a",
+        "ob_7d2e9a41c0",
+        "ob.1.Zx9-kQ",
+        "opp_canary_9d8c7b6a5f",
+        "ob_canary_6e1f0a9b",
+        "opp_b1a2c3d4e5",
+        "opp_0a9b8c7d6e",
+    }
 )
 #: What no request body may hold, in any field: the raw emails, phone numbers, names, ids (and the keys).
 NEVER_SENT = tuple(value for value in FORBIDDEN if value not in SENT_AS_IS)
