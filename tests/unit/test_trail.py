@@ -12,12 +12,12 @@ import pytest
 from aws_lambda_powertools import Logger
 from connector.adapters.trail_log import FileTrail, LoggerTrail, trail_line
 from connector.core.pipeline import prepare_events
+from connector.core.printable import printable
 from connector.core.queue_message import to_message
 from connector.core.trail import (
     in_order,
     journey_lines,
     parse_since,
-    printable,
     reason_field,
     trail_record,
     where_now,
@@ -290,7 +290,7 @@ def test_received_comes_before_the_outcome_logged_in_the_same_millisecond():
 
 
 def test_text_from_the_logs_is_printed_with_control_characters_escaped():
-    assert printable("ORD-1\x1b[2J\r\n\u2028") == "ORD-1\\x1b[2J\\x0d\\x0a\\x2028"
+    assert printable("ORD-1\x1b[2J\r\n\u2028") == "ORD-1\\x1b[2J\\r\\n\\u2028"
     (text,) = journey_lines([line("00,500", "ingest", "rejected", action="p\x07", reason="id: bad\x1b")])
     assert "\x1b" not in text and "\x07" not in text and "p\\x07" in text
 

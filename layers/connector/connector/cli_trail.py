@@ -26,7 +26,8 @@ from connector.adapters.trail_query import (
     stack_log_groups,
     trail_lines,
 )
-from connector.core.trail import is_trail_line, journey_lines, parse_since, printable, where_now
+from connector.core.printable import printable
+from connector.core.trail import is_trail_line, journey_lines, parse_since, where_now
 from connector.core.trail_queries import REPORT_QUERIES, TrailQuery, trace_query
 from connector.core.wire.match import MATCH_KEYS
 
@@ -174,4 +175,4 @@ def _cell(column: str, value: object) -> str:
         return "-"
     if column in MATCH_KEYS and isinstance(value, int | float):
         return f"{value * 100:.0f}%"
-    return printable(value)
+    return printable(str(value))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from connector.core.printable import printable
 from connector.core.wire.build import MAX_ID_CHARS
 from connector.core.wire.match import MATCH_KEYS, has_strong_key, match_keys
 
@@ -33,7 +34,6 @@ KEY_FIELDS = {name: f"has_{name}" for name in MATCH_KEYS}
 _SINCE = re.compile(r"(\d{1,6})([smhd])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: Control characters (C0, DEL, C1) and the line and paragraph separators: escaped before printing.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def trail_record(
@@ -162,11 +162,6 @@ def in_order(lines: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]
     indexed = list(enumerate(lines))
     indexed.sort(key=lambda item: (log_time(item[1].get("timestamp")) or 0.0, item[1].get("outcome") != "received"))
     return [line for _, line in indexed]
-
-
-def printable(value: object) -> str:
-    """Text from the logs as it may be printed: control characters escaped (a log line is data, not a terminal's)."""
-    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", str(value))
 
 
 def journey_line(line: Mapping[str, object]) -> str:
