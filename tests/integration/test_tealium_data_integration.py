@@ -64,7 +64,7 @@ def wire_base(document: dict) -> dict:
         "id": "ORD-10042",
         "type": "order_created",
         "timestamp_ms": int(document["data"]["udo"]["tealium_timestamp_epoch"]) * 1000,
-        # the page URL without its query (the order number) and fragment: README.md, What leaves
+        # the page URL without its query (the order number) and fragment: docs/actions.md, What leaves
         "source_url": "https://shop.example.com/checkout/thank-you",
         "action_source": "web",
     }

@@ -715,7 +715,7 @@ def test_an_event_the_builder_wrote_passes_the_check():
         (lambda e: e.update(opt_out="no"), "opt_out"),
         (lambda e: e.update(user=[]), "user"),
         (lambda e: e.pop("id"), "id"),
-        # what build_event never sends (README.md: What leaves): a queued event from an older version neither
+        # what build_event never sends (docs/actions.md: What leaves): a queued event from an older version neither
         (lambda e: e.update(source_url="https://shop.example.com/p#ada@example.com"), "source_url"),
         (lambda e: e.update(source_url="https://ada:pw@shop.example.com/p"), "source_url"),
         (lambda e: e.update(source_url="https://shop.example.com/p?email=ada%40example.com"), "source_url"),
