@@ -208,3 +208,29 @@ def scrub(value: object, path: str, notes: list[tuple[str, str]]) -> object:
             kept.append(scrub(item, here, notes))
         return kept
     return value
+
+
+# --------------------------------------------------------------------------- many texts at once
+
+#: For `may_be_personal_bulk`: every ASCII digit read as 0, and the ASCII characters `[\s().-]` matches.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_ASCII_SEPARATORS = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f().-"
+
+
+def may_be_personal_bulk(text: str) -> bool:
+    """`may_be_personal(text)`, answered faster for a long text (a whole event's data as JSON) holding none.
+
+    The same answer: an `_EIGHT_DIGITS` match is eight digits with only separators between them, so in an
+    ASCII text (where `\\d` is 0-9 and `\\s` the separators above) it leaves eight zeros in a row once the
+    digits are read as 0 and every separator is deleted; without them there is no match. Two C passes
+    over bytes, where the regex steps through the text character by character; any other text, and any
+    run of eight, goes to `may_be_personal` itself.
+    """
+    if not text.isascii():
+        return may_be_personal(text)
+    raw = text.encode("ascii")
+    if b"@" in raw or b"%" in raw or b"+" in raw:
+        return True
+    if b"00000000" not in raw.translate(_DIGITS_AS_ZERO, _ASCII_SEPARATORS):
+        return False
+    return may_be_personal(text)

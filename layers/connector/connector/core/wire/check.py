@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from urllib.parse import unquote_plus, urlsplit
 
 from connector.core import money, normalize
 from connector.core.errors import InvalidValue
 from connector.core.json_bounds import value_problem
-from connector.core.personal_data import clean_url, personal_id_kind, personal_kind, scrub
+from connector.core.personal_data import clean_url, may_be_personal_bulk, personal_id_kind, personal_kind, scrub
 from connector.core.types import Issue
 from connector.core.wire.build import (
     CUSTOM_EVENT_NAME,
@@ -55,6 +56,8 @@ NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
 #: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
 #: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
 VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
+#: Writes every text of a value as it is: only `"`, `\\` and control characters are escaped (json/encoder.py).
+_TEXT_AS_WRITTEN = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 
 def check_wire_event(event: object) -> list[Issue]:
@@ -114,7 +117,7 @@ def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
 
 def _check_free_text(issues: list[Issue], data: object) -> None:
     """No text of the data (plan id, items, custom properties, at any depth) may look like an email or phone."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _may_hold_personal_text(data):
         return
     notes: list[tuple[str, str]] = []
     for name, value in data.items():
@@ -123,6 +126,25 @@ def _check_free_text(issues: list[Issue], data: object) -> None:
         elif not value_problem(value):  # an unbounded value is refused by _check_data; scrub would recurse into it
             scrub(value, f"data.{name}", notes)
     issues.extend(Issue(where, f"{reason.removeprefix('dropped: ')}: never sent") for where, reason in notes)
+
+
+def _may_hold_personal_text(data: dict) -> bool:
+    """False only when no text of the data (value or key, at any depth) can look personal: one C-speed pass
+    over the data written as JSON, instead of a walk that tests every text (most events hold none).
+
+    Why False is exact: when the JSON holds no backslash, no text had a `"`, `\\` or control character to
+    escape, so every text (and key) stands in it verbatim, as a substring. `may_be_personal` is true of a
+    text only when it holds `@`, `%`, `+` or a match of an eight-digit pattern, each of which then stands
+    in the whole JSON too; so `may_be_personal(json)` false (`may_be_personal_bulk` gives the same answer,
+    faster) means it is false of every text, and `personal_kind` (which asks it first) finds nothing
+    anywhere. Anything else (an escape, a value JSON cannot write, nesting beyond the encoder's limit)
+    answers True: the full walk decides, as before (tests/unit/test_wire.py holds the two to the same answers).
+    """
+    try:
+        written = _TEXT_AS_WRITTEN.encode(data)
+    except (ValueError, TypeError, RecursionError):
+        return True
+    return "\\" in written or may_be_personal_bulk(written)
 
 
 def _check_value(
@@ -141,22 +163,35 @@ def _check_value(
         issues.append(Issue(where, NOT_NORMALIZED))
 
 
+def _passes(value: object, rule, exact: bool = True) -> bool:
+    """Whether `_check_value` would find nothing wrong with a value that is not required: the common case,
+    told without building the field's name (it is built, and the rule run again, only for a value that fails)."""
+    if value is None:
+        return True
+    try:
+        written = rule(value)
+    except InvalidValue:
+        return False
+    return type(written) is type(value) and (not exact or written == value)
+
+
 def _check_user(issues: list[Issue], user: object) -> None:
     if not isinstance(user, dict):
         issues.append(Issue("user", "must be an object"))
         return
     for name, value in user.items():
-        where = f"user.{name}"
-        if name in USER_SCALAR_RULES:
-            _check_value(issues, where, value, USER_SCALAR_RULES[name], exact=name not in VALID_AS_IS)
-        elif name not in USER_LIST_RULES:
-            issues.append(Issue(where, "is not a field of OpenAI's user object"))
+        exact = name not in VALID_AS_IS
+        if rule := USER_SCALAR_RULES.get(name):
+            if not _passes(value, rule, exact):
+                _check_value(issues, f"user.{name}", value, rule, exact=exact)
+        elif (rule := USER_LIST_RULES.get(name)) is None:
+            issues.append(Issue(f"user.{name}", "is not a field of OpenAI's user object"))
         elif not isinstance(value, list) or not 1 <= len(value) <= MAX_USER_LIST_VALUES:
-            issues.append(Issue(where, f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
+            issues.append(Issue(f"user.{name}", f"must be a list of 1 to {MAX_USER_LIST_VALUES} values"))
         else:
             for position, item in enumerate(value):
-                rule = USER_LIST_RULES[name]
-                _check_value(issues, f"{where}[{position}]", item, rule, required=True, exact=name not in VALID_AS_IS)
+                if item is None or not _passes(item, rule, exact):  # a list's values are required
+                    _check_value(issues, f"user.{name}[{position}]", item, rule, required=True, exact=exact)
 
 
 def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
@@ -184,12 +219,11 @@ def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
         issues.append(Issue("data.contents", "must be a list"))
         return
     for position, item in enumerate(contents):
-        where = f"data.contents[{position}]"
         if not isinstance(item, dict):
-            issues.append(Issue(where, "must be an object"))
+            issues.append(Issue(f"data.contents[{position}]", "must be an object"))
             continue
         for name, value in item.items():
-            if name in ITEM_RULES:
-                _check_value(issues, f"{where}.{name}", value, ITEM_RULES[name])
-            else:
-                issues.append(Issue(f"{where}.{name}", "is not a field of a content item"))
+            if (rule := ITEM_RULES.get(name)) is None:
+                issues.append(Issue(f"data.contents[{position}].{name}", "is not a field of a content item"))
+            elif not _passes(value, rule):
+                _check_value(issues, f"data.contents[{position}].{name}", value, rule)

@@ -1,0 +1,166 @@
+"""The queued-event check's shortcuts give the answers of the full walk they skip, on any event.
+
+connector/core/wire/check.py skips the walk over every text of the data when its JSON shows none can look
+personal (`_may_hold_personal_text`), and runs a value's rule once, without naming the field, when the
+value passes (`_passes`). Both are held here to the full check (every text tested with `personal_kind`,
+every value through `_check_value`), on events shaped like the queued ones with values drawn to hit the
+rules' edges: emails, phone numbers written many ways, percent-encoding, escapes, non-ASCII digits.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from unittest import mock
+
+from connector.core.json_bounds import TOO_DEEP
+from connector.core.personal_data import may_be_personal, may_be_personal_bulk
+from connector.core.wire import check
+from connector.core.wire.check import check_wire_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.support.core import NOW_MS
+
+#: Characters the personal-data rules turn on: digits (ASCII and Arabic-Indic), every separator a phone
+#: run takes, `+`, `%`, `@`, dots, letters, and what JSON escapes (quote, backslash, newline, tab).
+TRICKY = '0123456789٣ ()-.+%@aZé\n\t"\\\u2003\x1c'
+EXAMPLES = [
+    "ada@example.com",
+    "jane%40example.com",
+    "%2B14155550123",
+    "+44 7700 900417",
+    "415-555-0123",
+    "(415) 555 0123",
+    "06.12.34.56.78",
+    "٠٧٧٠٠ ٩٠٠٤١٧",
+    "1795000000000",
+    "2026-11-18",
+    "SKU-0001-M",
+    "Product number 1 in a realistic catalogue",
+    "USD",
+    "usd",
+    " M ",
+    "",
+]
+TEXTS = st.text(alphabet=TRICKY, max_size=24) | st.sampled_from(EXAMPLES)
+SCALARS = st.none() | st.booleans() | st.integers(-5, 2**40) | st.floats(allow_nan=False) | TEXTS
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXTS, inner, max_size=4),
+    max_leaves=12,
+)
+ITEM_FIELDS = ["id", "name", "content_type", "quantity", "amount", "currency", "variant_dict", "price"]
+ITEMS = st.dictionaries(st.sampled_from(ITEM_FIELDS), JSON_VALUES, max_size=7)
+USER_FIELDS = ["emails_sha256", "countries", "regions", "cities", "postal_codes", "ip_address", "obref", "fax"]
+DIGEST = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
+
+
+def queued_purchase() -> dict[str, object]:
+    """A purchase as ingest queues it (bench/payloads.py's shape): the events the batch sender reads most."""
+    return {
+        "id": "ORD-10042",
+        "type": "order_created",
+        "timestamp_ms": NOW_MS,
+        "source_url": "https://shop.example.com/checkout/thank-you",
+        "action_source": "web",
+        "user": {"emails_sha256": [DIGEST], "countries": ["US"], "ip_address": "203.0.113.42"},
+        "data": {
+            "type": "contents",
+            "amount": 2299,
+            "currency": "USD",
+            "contents": [
+                {"id": f"SKU-000{n}-M", "name": "Red T-shirt", "quantity": 1, "amount": 1099, "currency": "USD"}
+                for n in range(2)
+            ],
+        },
+    }
+
+
+def full_walk(event: object) -> list:
+    """The check without its shortcuts: every text walked, every value checked with its field named."""
+    with (
+        mock.patch.object(check, "_may_hold_personal_text", lambda data: True),
+        mock.patch.object(check, "_passes", lambda value, rule, exact=True: False),
+    ):
+        return check_wire_event(event)
+
+
+#: Digit groups joined by separators, every ASCII character `\s` matches among them: phone-shaped runs.
+SEPARATED_DIGITS = st.lists(st.text(alphabet="0123456789", min_size=1, max_size=5), min_size=1, max_size=5).flatmap(
+    lambda groups: st.lists(
+        st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f().-_/,", max_size=3),
+        min_size=len(groups),
+        max_size=len(groups),
+    ).map(lambda separators: "".join(g + s for g, s in zip(groups, separators, strict=True)))
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=TEXTS | SEPARATED_DIGITS | st.text(max_size=60))
+def test_the_bulk_prefilter_answers_as_may_be_personal(text):
+    assert may_be_personal_bulk(text) == may_be_personal(text)
+    # Texts side by side, as the data's JSON holds them: a run of digits may span two of them.
+    joined = f'{{"a":"{text}","b":"{text[::-1]}"}}'
+    assert may_be_personal_bulk(joined) == may_be_personal(joined)
+
+
+def test_the_bulk_prefilter_finds_a_phone_number_spread_over_separators():
+    assert may_be_personal_bulk('{"note":"call 06.12.34.56.78"}')
+    assert may_be_personal_bulk('{"note":"(415) 555 0123"}')
+    assert not may_be_personal_bulk('{"id":"SKU-0001-M","amount":1099,"quantity":1}')
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    items=st.lists(ITEMS, max_size=3),
+    custom=st.dictionaries(TEXTS, JSON_VALUES, max_size=4),
+    user=st.dictionaries(st.sampled_from(USER_FIELDS), JSON_VALUES | st.lists(TEXTS, max_size=4), max_size=4),
+    custom_event=st.booleans(),
+)
+def test_the_check_with_its_shortcuts_finds_what_the_full_walk_finds(items, custom, user, custom_event):
+    event = queued_purchase()
+    event["data"]["contents"] += items
+    event["user"] |= user
+    if custom_event:
+        event |= {"type": "custom", "custom_event_name": "upgrade"}
+        event["data"] = {**event["data"], **custom, "type": "custom"}
+    assert check_wire_event(event) == full_walk(copy.deepcopy(event))
+
+
+def test_a_queued_purchase_passes_without_a_walk_over_its_texts():
+    walked = AssertionError("the data's texts were walked one by one")
+    with (
+        mock.patch.object(check, "scrub", side_effect=walked),
+        mock.patch.object(check, "personal_kind", side_effect=walked),
+    ):
+        assert check_wire_event(queued_purchase()) == []
+
+
+def test_text_that_json_escapes_or_a_value_beyond_the_encoder_takes_the_full_walk():
+    # An escaped newline stands between the digits in the JSON, not in the text: the shortcut must not decide.
+    assert check._may_hold_personal_text({"type": "custom", "note": "0746\n123 456"})
+    assert check._may_hold_personal_text({"type": "custom", "deep": nested(30_000)})  # RecursionError
+    event = {**queued_purchase(), "type": "custom", "custom_event_name": "upgrade"}
+    event["data"] = {"type": "custom", "note": "0746\n123 456"}
+    assert [issue.as_dict() for issue in check_wire_event(json.loads(json.dumps(event)))] == [
+        {"field": "data.note", "reason": "looks like a phone number: never sent"}
+    ]
+
+
+def test_a_queued_value_nested_too_deep_is_refused_for_its_depth_alone():
+    event = {**queued_purchase(), "type": "custom", "custom_event_name": "upgrade"}
+    event["data"] = {"type": "custom", "deep": nested(5_000)}
+    event = json.loads(json.dumps(event))  # as the batch sender reads it from a message
+    assert (
+        [issue.as_dict() for issue in check_wire_event(event)]
+        == [{"field": "data.deep", "reason": TOO_DEEP}]
+        == [issue.as_dict() for issue in full_walk(event)]
+    )
+
+
+def nested(depth: int) -> object:
+    value: object = "ada@example.com"
+    for _ in range(depth):
+        value = [value]
+    return value
