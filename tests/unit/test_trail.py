@@ -20,6 +20,7 @@ from connector.core.trail import (
     parse_since,
     reason_field,
     trail_record,
+    trail_view,
     where_now,
 )
 from connector.core.types import Route
@@ -29,6 +30,8 @@ from connector.core.wire.request import encode_event
 from connector.services.batch import BatchService, Record
 from connector.services.delivery import Sender
 from connector.services.ingest import IngestService
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.core import NOW_MS, bundled_actions, sample_settings
 from tests.support.fakes import FakeClient, FakeKeys, FakeQueue, FakeTrail, rejection, reply
@@ -91,6 +94,42 @@ def test_a_record_holds_booleans_never_a_value_of_the_event():
     assert values and not [value for value in values if value in text]
     assert record["event_id"] == "ORD-10042" and record["event_type"] == "order_created"
     assert record["strong_key"] is True and record["http_status"] == 200
+
+
+QUEUED_JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
+USER_PARTS = st.sampled_from(["emails_sha256", "phone_numbers_sha256", "obref", "ip_address", "user_agent", "x"])
+
+
+@given(
+    event=st.fixed_dictionaries(
+        {},
+        optional={
+            "id": QUEUED_JUNK,
+            "type": QUEUED_JUNK,
+            "oppref": QUEUED_JUNK,
+            "user": st.dictionaries(USER_PARTS, QUEUED_JUNK) | QUEUED_JUNK,
+            "data": QUEUED_JUNK,
+            "source_url": QUEUED_JUNK,
+        },
+    )
+)
+def test_the_view_the_batch_sender_keeps_makes_the_same_record_as_the_event(event):
+    assert trail_record("batch", "sent", "purchase", trail_view(event), http_status=200) == trail_record(
+        "batch", "sent", "purchase", event, http_status=200
+    )
+    assert "data" not in trail_view(event)
+
+
+def test_the_view_of_a_purchase_keeps_its_match_keys_and_drops_its_items():
+    event = sample_purchase_event()
+    assert trail_record("batch", "sent", "purchase", trail_view(event)) == trail_record(
+        "batch", "sent", "purchase", event
+    )
+    assert set(trail_view(event)) == {"id", "type", "oppref", "user"}
 
 
 def test_a_queued_events_junk_id_is_left_out_and_a_long_one_cut():

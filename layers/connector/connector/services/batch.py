@@ -20,9 +20,9 @@ from connector.core.errors import InputError
 from connector.core.packing import group_by
 from connector.core.pipeline import NOT_UNICODE, unencodable_field
 from connector.core.ports import EventTrail, MessageQueue, NoTrail
-from connector.core.queue_message import QueuedEvent, from_message, with_dead_letter_reason
+from connector.core.queue_message import from_message, with_dead_letter_reason
 from connector.core.settings import DEFAULT_MAX_RECEIVE_COUNT
-from connector.core.trail import reason_field, trail_record
+from connector.core.trail import reason_field, trail_record, trail_view
 from connector.core.types import DELIVERED, EventStatus, Outcome, Route
 from connector.core.wire.build import timestamp_window_problem
 from connector.core.wire.check import check_wire_event
@@ -67,7 +67,8 @@ class BatchService:
         self.max_receive_count = max_receive_count
         self.clock = clock
         self.trail = trail or NoTrail()
-        self._queued: dict[str, QueuedEvent] = {}  # message id -> its event, for the trail of one batch
+        # Message id -> its action and the parts of its event the trail reads, for the trail of one batch.
+        self._queued: dict[str, tuple[str, dict[str, object]]] = {}
 
     def handle(self, records: Sequence[Record], deadline: float | None = None) -> BatchReport:
         report = BatchReport()
@@ -112,7 +113,7 @@ class BatchService:
             return str(err)
         except Exception as err:  # the body is untrusted: any failure to read it is its own
             return f"message: could not be read ({type(err).__name__})"
-        self._queued[record.message_id] = queued
+        self._queued[record.message_id] = (queued.action, trail_view(queued.event))
         route = self.routes.get(queued.action)  # outside the guard: a configuration failure is not the record's
         if route is None:
             # The name is not repeated: it is whatever the message's writer put there.
@@ -153,9 +154,8 @@ class BatchService:
         request: str | None = None,
     ) -> None:
         """The record's trail line; the action is logged only when this sender holds it (the message is untrusted)."""
-        queued = self._queued.get(record.message_id)
-        action = queued.action if queued and queued.action in self.routes else None
-        event = queued.event if queued else None
+        action, event = self._queued.get(record.message_id, (None, None))
+        action = action if action in self.routes else None
         field = reason_field(reason) if reason and outcome == "dead_lettered" else None
         self.trail.write(
             trail_record(
