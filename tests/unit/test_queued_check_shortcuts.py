@@ -16,7 +16,8 @@ from unittest import mock
 from connector.core.json_bounds import TOO_DEEP
 from connector.core.personal_data import may_be_personal, may_be_personal_bulk
 from connector.core.wire import check
-from connector.core.wire.check import check_wire_event
+from connector.core.wire.check import check_wire_event, written_data
+from connector.core.wire.request import encode_event, encode_event_reusing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,7 +81,7 @@ def queued_purchase() -> dict[str, object]:
 def full_walk(event: object) -> list:
     """The check without its shortcuts: every text walked, every value checked with its field named."""
     with (
-        mock.patch.object(check, "_may_hold_personal_text", lambda data: True),
+        mock.patch.object(check, "_may_hold_personal_text", lambda data_text: True),
         mock.patch.object(check, "_passes", lambda value, rule, exact=True: False),
     ):
         return check_wire_event(event)
@@ -125,7 +126,12 @@ def test_the_check_with_its_shortcuts_finds_what_the_full_walk_finds(items, cust
     if custom_event:
         event |= {"type": "custom", "custom_event_name": "upgrade"}
         event["data"] = {**event["data"], **custom, "type": "custom"}
-    assert check_wire_event(event) == full_walk(copy.deepcopy(event))
+    expected = full_walk(copy.deepcopy(event))
+    assert check_wire_event(event) == expected
+    # As the batch sender calls it: the data written once, for the check and for the event's bytes.
+    data_text = written_data(event["data"])
+    assert check_wire_event(event, data_text=data_text) == expected
+    assert encode_event_reusing(event, data_text) == encode_event(event)
 
 
 def test_a_queued_purchase_passes_without_a_walk_over_its_texts():
@@ -139,8 +145,9 @@ def test_a_queued_purchase_passes_without_a_walk_over_its_texts():
 
 def test_text_that_json_escapes_or_a_value_beyond_the_encoder_takes_the_full_walk():
     # An escaped newline stands between the digits in the JSON, not in the text: the shortcut must not decide.
-    assert check._may_hold_personal_text({"type": "custom", "note": "0746\n123 456"})
-    assert check._may_hold_personal_text({"type": "custom", "deep": nested(30_000)})  # RecursionError
+    assert check._may_hold_personal_text(written_data({"type": "custom", "note": "0746\n123 456"}))
+    assert written_data({"type": "custom", "deep": nested(30_000)}) is None  # beyond the encoder: RecursionError
+    assert check._may_hold_personal_text(None)
     event = {**queued_purchase(), "type": "custom", "custom_event_name": "upgrade"}
     event["data"] = {"type": "custom", "note": "0746\n123 456"}
     assert [issue.as_dict() for issue in check_wire_event(json.loads(json.dumps(event)))] == [
@@ -157,6 +164,17 @@ def test_a_queued_value_nested_too_deep_is_refused_for_its_depth_alone():
         == [{"field": "data.deep", "reason": TOO_DEEP}]
         == [issue.as_dict() for issue in full_walk(event)]
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    head=st.dictionaries(st.sampled_from(["id", "type", "user", "timestamp_ms", 'é\n"x']), JSON_VALUES, max_size=4),
+    data=st.dictionaries(TEXTS, JSON_VALUES, max_size=4),
+    tail=st.dictionaries(st.sampled_from(["opt_out", "source_url"]), JSON_VALUES, max_size=2),
+)
+def test_an_event_written_around_its_data_text_is_the_event_written_whole(head, data, tail):
+    for event in ({**head, "data": data}, {**head, "data": data, **tail}, {"data": data}):
+        assert encode_event_reusing(event, written_data(data)) == encode_event(event)
 
 
 def nested(depth: int) -> object:

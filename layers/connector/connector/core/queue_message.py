@@ -49,7 +49,7 @@ def to_message(action_name: str, encoded_event: bytes) -> str:
 def from_message(body: str) -> QueuedEvent:
     """The message's parts, or an InputError naming the first thing wrong (never quoting the message)."""
     try:
-        message = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        message = _DECODER.decode(body) if type(body) is str else json.loads(body, **_STRICT_NUMBERS)
     except RecursionError:
         # The C decoder stops at its own depth limit; deeper JSON is refused here, not by a crash later.
         raise InputError("message", "is nested too deeply to be read") from None
@@ -101,6 +101,11 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(number):  # "1e400": beyond the float range, which OpenAI's JSON cannot take
         raise ValueError("a number beyond the float range")
     return number
+
+
+#: Built once: `json.loads` with options builds a new decoder on every call (`decode` is what it then calls).
+_STRICT_NUMBERS = {"parse_constant": _reject_constant, "parse_float": _finite_float}
+_DECODER = json.JSONDecoder(**_STRICT_NUMBERS)
 
 
 def check_message_size(message: str) -> None:

@@ -25,8 +25,8 @@ from connector.core.settings import DEFAULT_MAX_RECEIVE_COUNT
 from connector.core.trail import reason_field, trail_record, trail_view
 from connector.core.types import DELIVERED, EventStatus, Outcome, Route
 from connector.core.wire.build import timestamp_window_problem
-from connector.core.wire.check import check_wire_event
-from connector.core.wire.request import encode_event
+from connector.core.wire.check import check_wire_event, written_data
+from connector.core.wire.request import encode_event_reusing
 from connector.services.delivery import Sender
 
 
@@ -119,8 +119,9 @@ class BatchService:
             # The name is not repeated: it is whatever the message's writer put there.
             return "message.action: not an action this sender is configured with"
         try:
-            problem = _queued_event_problem(queued.event, now_ms)
-            return problem or _Pending(record, route, encode_event(queued.event))
+            data_text = written_data(queued.event.get("data"))  # written once: checked, then sent
+            problem = _queued_event_problem(queued.event, now_ms, data_text)
+            return problem or _Pending(record, route, encode_event_reusing(queued.event, data_text))
         except UnicodeEncodeError:
             # Checked first, so it nests only as deep as the contract allows: the walk is bounded.
             return f"{unencodable_field(queued.event) or 'event'}: {NOT_UNICODE}"
@@ -171,13 +172,13 @@ class BatchService:
         )
 
 
-def _queued_event_problem(event: dict[str, object], now_ms: int) -> str | None:
+def _queued_event_problem(event: dict[str, object], now_ms: int, data_text: str | None = None) -> str | None:
     """Why a queued event must not be sent, or None. The queue is untrusted: the event is checked again.
 
     Whoever wrote the message (an older version, anyone with sqs:SendMessage), nothing reaches OpenAI that
     the current contract does not take; then the timestamp window, as it stands at send time.
     """
-    issues = check_wire_event(event)
+    issues = check_wire_event(event, data_text=data_text)
     if issues:
         return "not a valid OpenAI event: " + "; ".join(map(str, issues))
     return _send_time_problem(event, now_ms)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from urllib.parse import unquote_plus, urlsplit
 
@@ -30,6 +29,7 @@ from connector.core.wire.build import (
     parse_url,
     parse_variant_dict,
 )
+from connector.core.wire.request import EVENT_ENCODER
 
 #: Every field an event may carry (docs/wire-contract.md: "An event has no other field").
 EVENT_FIELDS = frozenset(
@@ -56,16 +56,16 @@ NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
 #: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
 #: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
 VALID_AS_IS = frozenset({"regions", "cities", "android_advertising_id", "ip_address", "user_agent"})
-#: Writes every text of a value as it is: only `"`, `\\` and control characters are escaped (json/encoder.py).
-_TEXT_AS_WRITTEN = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 
-def check_wire_event(event: object) -> list[Issue]:
+def check_wire_event(event: object, *, data_text: str | None = None) -> list[Issue]:
     """What keeps an already-built event (a queued one) off the wire under the current contract; [] when nothing.
 
     A value passes when its own rule would write it unchanged, so a message from an older version or from
     anyone else can carry no field, type or unnormalized value that `build_event` would not have sent.
     The timestamp window is judged separately, at send time (`timestamp_window_problem`).
+    `data_text` is the event's data as `written_data` writes it, when the caller has it (the batch sender
+    reuses it for the event's bytes: connector/core/wire/request.py, `encode_event_reusing`).
     """
     if not isinstance(event, dict):
         return [Issue("event", "must be an object")]
@@ -96,8 +96,19 @@ def check_wire_event(event: object) -> list[Issue]:
     if "user" in event:
         _check_user(issues, event["user"])
     _check_data(issues, event_type, event.get("data"))
-    _check_free_text(issues, event.get("data"))
+    _check_free_text(issues, event.get("data"), data_text)
     return issues
+
+
+def written_data(data: object) -> str | None:
+    """An event's data as the wire writes it (`EVENT_ENCODER`: every text as it is, but for the `"`, `\\`
+    and control characters JSON escapes), or None when it is no object or JSON cannot write it."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return EVENT_ENCODER.encode(data)
+    except (ValueError, TypeError, RecursionError):  # a value JSON cannot write, or nesting beyond the encoder's
+        return None
 
 
 def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
@@ -115,9 +126,11 @@ def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
         )
 
 
-def _check_free_text(issues: list[Issue], data: object) -> None:
+def _check_free_text(issues: list[Issue], data: object, data_text: str | None) -> None:
     """No text of the data (plan id, items, custom properties, at any depth) may look like an email or phone."""
-    if not isinstance(data, dict) or not _may_hold_personal_text(data):
+    if not isinstance(data, dict) or not _may_hold_personal_text(
+        written_data(data) if data_text is None else data_text
+    ):
         return
     notes: list[tuple[str, str]] = []
     for name, value in data.items():
@@ -128,23 +141,19 @@ def _check_free_text(issues: list[Issue], data: object) -> None:
     issues.extend(Issue(where, f"{reason.removeprefix('dropped: ')}: never sent") for where, reason in notes)
 
 
-def _may_hold_personal_text(data: dict) -> bool:
+def _may_hold_personal_text(data_text: str | None) -> bool:
     """False only when no text of the data (value or key, at any depth) can look personal: one C-speed pass
-    over the data written as JSON, instead of a walk that tests every text (most events hold none).
+    over the data written as JSON (`written_data`), instead of a walk that tests every text (most events hold none).
 
     Why False is exact: when the JSON holds no backslash, no text had a `"`, `\\` or control character to
     escape, so every text (and key) stands in it verbatim, as a substring. `may_be_personal` is true of a
     text only when it holds `@`, `%`, `+` or a match of an eight-digit pattern, each of which then stands
     in the whole JSON too; so `may_be_personal(json)` false (`may_be_personal_bulk` gives the same answer,
     faster) means it is false of every text, and `personal_kind` (which asks it first) finds nothing
-    anywhere. Anything else (an escape, a value JSON cannot write, nesting beyond the encoder's limit)
-    answers True: the full walk decides, as before (tests/unit/test_wire.py holds the two to the same answers).
+    anywhere. Anything else (an escape, data JSON cannot write: None) answers True: the full walk decides,
+    as before (tests/unit/test_queued_check_shortcuts.py holds the two to the same answers).
     """
-    try:
-        written = _TEXT_AS_WRITTEN.encode(data)
-    except (ValueError, TypeError, RecursionError):
-        return True
-    return "\\" in written or may_be_personal_bulk(written)
+    return data_text is None or "\\" in data_text or may_be_personal_bulk(data_text)
 
 
 def _check_value(
