@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import json
 from unittest import mock
+from urllib.parse import unquote_plus, urlsplit
 
 from connector.core.json_bounds import TOO_DEEP
-from connector.core.personal_data import may_be_personal, may_be_personal_bulk
+from connector.core.personal_data import clean_url, may_be_personal, may_be_personal_bulk
 from connector.core.wire import check
 from connector.core.wire.check import check_wire_event, written_data
 from connector.core.wire.request import encode_event, encode_event_reusing
@@ -51,8 +52,20 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXTS, inner, max_size=4),
     max_leaves=12,
 )
-ITEM_FIELDS = ["id", "name", "content_type", "quantity", "amount", "currency", "variant_dict", "price"]
-ITEMS = st.dictionaries(st.sampled_from(ITEM_FIELDS), JSON_VALUES, max_size=7)
+#: Content items as queued ones come: each field mostly in its own shape, sometimes tidied wrong or junk.
+ITEMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": TEXTS | st.integers(0, 99),
+        "name": TEXTS,
+        "content_type": st.sampled_from(["apparel", " apparel", "apparel\n"]) | TEXTS,
+        "quantity": st.integers(-2, 2**31 + 1) | st.sampled_from(["2", 2.0, True, None]),
+        "amount": st.integers(-1, 2**53 + 1) | st.sampled_from(["1099", 1099.0, 10.5, False]),
+        "currency": st.sampled_from(["USD", "usd", " USD", "US", "EURO"]) | TEXTS,
+        "variant_dict": st.dictionaries(TEXTS, TEXTS | st.integers(0, 9), max_size=2) | JSON_VALUES,
+        "price": JSON_VALUES,
+    },
+)
 USER_FIELDS = ["emails_sha256", "countries", "regions", "cities", "postal_codes", "ip_address", "obref", "fax"]
 DIGEST = "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"
 
@@ -83,6 +96,7 @@ def full_walk(event: object) -> list:
     with (
         mock.patch.object(check, "_may_hold_personal_text", lambda data_text: True),
         mock.patch.object(check, "_passes", lambda value, rule, exact=True: False),
+        mock.patch.object(check, "_item_passes", lambda item: False),
     ):
         return check_wire_event(event)
 
@@ -175,6 +189,41 @@ def test_a_queued_value_nested_too_deep_is_refused_for_its_depth_alone():
 def test_an_event_written_around_its_data_text_is_the_event_written_whole(head, data, tail):
     for event in ({**head, "data": data}, {**head, "data": data, **tail}, {"data": data}):
         assert encode_event_reusing(event, written_data(data)) == encode_event(event)
+
+
+URLS = st.sampled_from(
+    [
+        "https://shop.example.com/p",
+        "https://shop.example.com/p?utm_source=mail&email=ada%40example.com",
+        "https://shop.example.com/p?q=1#top",
+        "https://ada:pw@shop.example.com/p",
+        "https://shop.example.com/u/+14155550123",
+        "http://[::1/p",
+        "http://[::1/p?x=1",
+        "https://shop.example.com/p?",
+    ]
+)
+
+
+def old_source_url_check(url: object) -> list:
+    """The check as it was before the shortcut: the query's parameter names read from every URL."""
+    issues: list = []
+    if not isinstance(url, str) or not url:
+        return issues
+    try:
+        own = [unquote_plus(pair.partition("=")[0]) for pair in urlsplit(url).query.split("&")]
+        cleaned, _ = clean_url(url, own)
+    except ValueError:
+        return issues
+    return issues if cleaned == url else ["source_url"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(url=URLS | st.text(alphabet="htps:/[]?#&=@%+0123456789.exa", max_size=30) | TEXTS)
+def test_the_source_url_is_judged_as_before_the_query_shortcut(url):
+    issues: list = []
+    check._check_source_url_is_clean(issues, url)
+    assert [issue.field for issue in issues] == old_source_url_check(url)
 
 
 def nested(depth: int) -> object:

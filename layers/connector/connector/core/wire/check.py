@@ -116,7 +116,9 @@ def _check_source_url_is_clean(issues: list[Issue], url: object) -> None:
     if not isinstance(url, str) or not url:
         return
     try:
-        own_parameters = [unquote_plus(pair.partition("=")[0]) for pair in urlsplit(url).query.split("&")]
+        # Its own parameters are kept, so only what the rules cut counts; without a `?` there are none to keep.
+        query = urlsplit(url).query if "?" in url else ""
+        own_parameters = [unquote_plus(pair.partition("=")[0]) for pair in query.split("&")] if query else []
         cleaned, _ = clean_url(url, own_parameters)
     except ValueError:
         return  # parse_url has said why
@@ -228,11 +230,32 @@ def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
         issues.append(Issue("data.contents", "must be a list"))
         return
     for position, item in enumerate(contents):
-        if not isinstance(item, dict):
-            issues.append(Issue(f"data.contents[{position}]", "must be an object"))
-            continue
+        if not _item_passes(item):
+            _check_item(issues, position, item)
+
+
+def _item_passes(item: object) -> bool:
+    """Whether `_check_item` would find nothing wrong: the common case, one loop without field names."""
+    if type(item) is not dict:
+        return False
+    try:
         for name, value in item.items():
-            if (rule := ITEM_RULES.get(name)) is None:
-                issues.append(Issue(f"data.contents[{position}].{name}", "is not a field of a content item"))
-            elif not _passes(value, rule):
-                _check_value(issues, f"data.contents[{position}].{name}", value, rule)
+            rule = ITEM_RULES[name]
+            if value is not None:
+                written = rule(value)
+                if type(written) is not type(value) or written != value:
+                    return False
+    except (KeyError, InvalidValue):  # a field no item has, or a value its rule refuses
+        return False
+    return True
+
+
+def _check_item(issues: list[Issue], position: int, item: object) -> None:
+    if not isinstance(item, dict):
+        issues.append(Issue(f"data.contents[{position}]", "must be an object"))
+        return
+    for name, value in item.items():
+        if (rule := ITEM_RULES.get(name)) is None:
+            issues.append(Issue(f"data.contents[{position}].{name}", "is not a field of a content item"))
+        else:
+            _check_value(issues, f"data.contents[{position}].{name}", value, rule)
