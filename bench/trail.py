@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 
 from aws_lambda_powertools import Logger
-from connector.adapters.trail_log import LoggerTrail, trail_line
+from connector.adapters.trail_log import LoggerTrail, trail_line, trail_logger
 from connector.core.trail import TRAIL_MESSAGE, trail_record
 from connector.core.types import Response
 from connector.services.batch import BatchService, Record
@@ -41,6 +41,8 @@ TRACE_HEADER = "Root=1-6750a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8
 #: Same length as the functions' trail Logger's name ("openai-events-connector-trail") and one per run:
 #: Powertools sets a service's logger up once per process, and row 5 has set that one up already.
 SERVICES = iter(f"openai-events-bench-trail-{n:03d}" for n in range(1000))
+#: The same for the trail's Logger, whose name trail_logger suffixes: as long as the functions' service name.
+TRAIL_SERVICES = iter(f"openai-events-bench{n:04d}" for n in range(1000))
 
 
 class _Context:
@@ -82,9 +84,8 @@ def _logger() -> tuple[Logger, LoggerTrail, io.StringIO]:
     """A function's Logger and the trail writing through its own, into one buffer."""
     out = io.StringIO()
     function_logger = Logger(service=next(SERVICES), logger_handler=logging.StreamHandler(out))
-    trail_logger = Logger(service=next(SERVICES), logger_handler=logging.StreamHandler(out))
-    trail_logger.remove_keys(["location"])  # as connector/adapters/trail_log.py's trail_logger does
-    return function_logger, LoggerTrail(function_logger, trail=trail_logger), out
+    trail = trail_logger(next(TRAIL_SERVICES), logging.StreamHandler(out))  # as the functions build it
+    return function_logger, LoggerTrail(function_logger, trail=trail), out
 
 
 def _lines(out: io.StringIO) -> list[str]:

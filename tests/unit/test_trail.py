@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from aws_lambda_powertools import Logger
-from connector.adapters.trail_log import FileTrail, LoggerTrail, trail_line
+from connector.adapters.trail_log import FileTrail, LoggerTrail, trail_line, trail_logger
 from connector.core.pipeline import prepare_events
 from connector.core.printable import printable
 from connector.core.queue_message import to_message
@@ -256,8 +256,29 @@ def capturing_trail(enabled: bool = True) -> tuple[LoggerTrail, io.StringIO]:
     name = f"trail-test-{uuid.uuid4().hex}"
     function_logger = Logger(service=name, logger_handler=logging.StreamHandler(out))
     function_logger.append_keys(function_request_id="8f2c1f7e-request", function_arn="arn:aws:lambda:...")
-    trail = Logger(service=f"{name}-trail", logger_handler=logging.StreamHandler(out))
+    trail = trail_logger(name, logging.StreamHandler(out))  # the functions' trail Logger, into the buffer
     return LoggerTrail(function_logger, enabled, trail), out
+
+
+def test_the_trail_logger_writes_the_line_powertools_writes_with_its_defaults(monkeypatch):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-6750a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1")
+    trail, out = capturing_trail()
+    name = f"trail-test-{uuid.uuid4().hex}-trail"  # another Logger: Powertools sets one up once per service name
+    plain = Logger(service=name, logger_handler=logging.StreamHandler(plain_out := io.StringIO()))
+    plain.remove_keys(["location"])
+    records = [
+        trail_record("batch", "sent", "purchase", sample_purchase_event(), http_status=200, openai_request_id="r"),
+        trail_record("batch", "dead_lettered", None, {"id": '{"a": 1}'}, reason='data.x: "[1, 2]" é \udc80'),
+    ]
+    for record in records:
+        trail.write(record)
+        plain.info("event_trail", extra={**record, "function_request_id": "8f2c1f7e-request"})
+    ours = [json.loads(line) for line in out.getvalue().splitlines()]
+    theirs = [json.loads(line) for line in plain_out.getvalue().splitlines()]
+    for line in (*ours, *theirs):
+        del line["timestamp"], line["service"]
+    assert [list(line.items()) for line in ours] == [list(line.items()) for line in theirs]
+    assert ours[0]["xray_trace_id"] == "1-6750a1b2-0123456789abcdef01234567" and ours[0]["message"] == "event_trail"
 
 
 def test_each_record_is_one_json_line_and_a_weak_action_is_warned_about_once():
