@@ -18,7 +18,7 @@ from connector.core.json_bounds import TOO_DEEP
 from connector.core.personal_data import clean_url, may_be_personal, may_be_personal_bulk
 from connector.core.wire import check
 from connector.core.wire.check import check_wire_event, written_data
-from connector.core.wire.request import encode_event, encode_event_reusing
+from connector.core.wire.request import SPLICE_FROM_CHARS, encode_event, encode_event_reusing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -185,8 +185,12 @@ def test_a_queued_value_nested_too_deep_is_refused_for_its_depth_alone():
     head=st.dictionaries(st.sampled_from(["id", "type", "user", "timestamp_ms", 'é\n"x']), JSON_VALUES, max_size=4),
     data=st.dictionaries(TEXTS, JSON_VALUES, max_size=4),
     tail=st.dictionaries(st.sampled_from(["opt_out", "source_url"]), JSON_VALUES, max_size=2),
+    long=st.booleans(),
 )
-def test_an_event_written_around_its_data_text_is_the_event_written_whole(head, data, tail):
+def test_an_event_written_around_its_data_text_is_the_event_written_whole(head, data, tail, long):
+    if long:  # long enough to be spliced, as a purchase's items are
+        data = {**data, "contents": [{"name": "Product number 1 in a realistic catalogue"}] * 8}
+        assert len(written_data(data)) >= SPLICE_FROM_CHARS
     for event in ({**head, "data": data}, {**head, "data": data, **tail}, {"data": data}):
         assert encode_event_reusing(event, written_data(data)) == encode_event(event)
 

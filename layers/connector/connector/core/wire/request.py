@@ -30,11 +30,16 @@ def encode_event(event: Mapping[str, object]) -> bytes:
     return EVENT_ENCODER.encode(event).encode("utf-8")
 
 
+#: Data written in fewer characters is encoded again with its event rather than spliced into it.
+SPLICE_FROM_CHARS = 256
+
+
 def encode_event_reusing(event: Mapping[str, object], data_text: str | None) -> bytes:
     """`encode_event(event)`, reusing `data_text` (its data as EVENT_ENCODER wrote it) when the data is the
     event's last field, as `build_event` writes it: compact, an object is `{` + `"name":value` joined by
-    `,` + `}`, so the data's text goes last as it is. Any other event is encoded whole."""
-    if data_text is None or len(event) < 2 or next(reversed(event)) != "data":
+    `,` + `}`, so the data's text goes last as it is. Any other event is encoded whole, and so is one whose
+    data is short (a page view's), where writing it again costs less than splicing (bench/batch.py)."""
+    if data_text is None or len(data_text) < SPLICE_FROM_CHARS or len(event) < 2 or next(reversed(event)) != "data":
         return encode_event(event)
     head = EVENT_ENCODER.encode({name: value for name, value in event.items() if name != "data"})
     return f'{head[:-1]},"data":{data_text}}}'.encode()
