@@ -52,6 +52,8 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXTS, inner, max_size=4),
     max_leaves=12,
 )
+#: Each side of the bounds of a quantity (a 32-bit count) and of an amount (2**53 - 1).
+BOUNDS = st.sampled_from([-1, 0, 2**31 - 1, 2**31, 2**53 - 1, 2**53])
 #: Content items as queued ones come: each field mostly in its own shape, sometimes tidied wrong or junk.
 ITEMS = st.fixed_dictionaries(
     {},
@@ -59,8 +61,8 @@ ITEMS = st.fixed_dictionaries(
         "id": TEXTS | st.integers(0, 99),
         "name": TEXTS,
         "content_type": st.sampled_from(["apparel", " apparel", "apparel\n"]) | TEXTS,
-        "quantity": st.integers(-2, 2**31 + 1) | st.sampled_from(["2", 2.0, True, None]),
-        "amount": st.integers(-1, 2**53 + 1) | st.sampled_from(["1099", 1099.0, 10.5, False]),
+        "quantity": st.integers(-2, 2**31 + 1) | BOUNDS | st.sampled_from(["2", 2.0, True, None]),
+        "amount": st.integers(-1, 2**53 + 1) | BOUNDS | st.sampled_from(["1099", 1099.0, 10.5, False]),
         "currency": st.sampled_from(["USD", "usd", " USD", "US", "EURO"]) | TEXTS,
         "variant_dict": st.dictionaries(TEXTS, TEXTS | st.integers(0, 9), max_size=2) | JSON_VALUES,
         "price": JSON_VALUES,

@@ -17,6 +17,8 @@ from connector.core.wire.build import (
     EVENT_TYPES,
     HASHED_USER_LISTS,
     ITEM_TEXT_FIELDS,
+    MAX_QUANTITY,
+    MAX_TEXT_CHARS,
     MAX_USER_LIST_VALUES,
     MOBILE_APP_ONLY,
     PLAIN_USER_LISTS,
@@ -52,6 +54,8 @@ ITEM_RULES: dict[str, Callable[[object], object]] = {
     "currency": money.normalize_currency,
     "variant_dict": parse_variant_dict,
 }
+#: The item rules that write an `int` from 0 to this bound unchanged (`_item_passes`).
+_INT_RANGES = {parse_quantity: MAX_QUANTITY, money.parse_minor_units: money.MAX_AMOUNT}
 NOT_NORMALIZED = "is not in the form the contract requires (not normalized)"
 #: User fields the contract asks only to be valid: the connector's own tidying of them (lowercase city and
 #: region, canonical IP, lowercase UUID) is not OpenAI's rule, so a value without it is still sent.
@@ -235,16 +239,27 @@ def _check_data(issues: list[Issue], event_type: str, data: object) -> None:
 
 
 def _item_passes(item: object) -> bool:
-    """Whether `_check_item` would find nothing wrong: the common case, one loop without field names."""
+    """Whether `_check_item` would find nothing wrong: the common case, one loop without field names.
+
+    A text already trimmed and within MAX_TEXT_CHARS is what `parse_text` writes unchanged, and an `int` in
+    its range what `parse_quantity` and `parse_minor_units` write unchanged (connector/core/wire/fields.py,
+    connector/core/money.py): those, most of an item, pass without a call; anything else meets its rule.
+    """
     if type(item) is not dict:
         return False
     try:
         for name, value in item.items():
             rule = ITEM_RULES[name]
-            if value is not None:
-                written = rule(value)
-                if type(written) is not type(value) or written != value:
-                    return False
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str and rule is parse_text and len(value) <= MAX_TEXT_CHARS and value.strip() == value:
+                continue
+            if kind is int and 0 <= value <= _INT_RANGES.get(rule, -1):
+                continue
+            written = rule(value)
+            if type(written) is not kind or written != value:
+                return False
     except (KeyError, InvalidValue):  # a field no item has, or a value its rule refuses
         return False
     return True
