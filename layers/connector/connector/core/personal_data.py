@@ -158,10 +158,9 @@ def clean_url(url: str, keep: Iterable[str]) -> tuple[str, list[str]]:
     """
     if "?" not in url and "#" not in url and "@" not in url and not personal_kind(url):
         return url, []  # the common page URL: nothing to cut
-    parts = urlsplit(url)
+    scheme, netloc, path, query = urlsplit(url)[:4]  # urlsplit caches: a page's URL repeats
     notes: list[str] = []
-    host = parts.netloc.rpartition("@")[2]
-    path = parts.path
+    host = netloc.rpartition("@")[2]
     if path and personal_kind(path):
         segments = path.split("/")
         for position, segment in enumerate(segments):
@@ -170,8 +169,8 @@ def clean_url(url: str, keep: Iterable[str]) -> tuple[str, list[str]]:
                 path = "/".join(segments[:position]) + "/"
                 notes.append(f"the URL path from the segment that looks like {kind} on was dropped")
                 break
-    cleaned = f"{parts.scheme}://{host}{path}"
-    kept = _kept_query(parts.query, frozenset(keep), notes) if parts.query else []
+    cleaned = f"{scheme}://{host}{path}"
+    kept = _kept_query(query, frozenset(keep), notes) if query else []
     return (cleaned + "?" + "&".join(kept) if kept else cleaned), notes
 
 
@@ -179,7 +178,8 @@ def _kept_query(query: str, keep: frozenset[str], notes: list[str]) -> list[str]
     kept = []
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        name = unquote_plus(name)
+        if "%" in name or "+" in name:  # else unquote_plus would give the name back as it is
+            name = unquote_plus(name)
         if name not in keep:
             continue
         kind = personal_kind(value)
