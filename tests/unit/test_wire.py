@@ -226,6 +226,14 @@ PLAIN_ITEM = {"name": "Red T-Shirt", "content_type": "apparel", "quantity": "2",
         {"id": "x" * 1024},
         {"id": "x" * 1025},
         {"id": "x" * 600, "name": "y" * 600},
+        {"id": "a", "name": "x" * 1022, "content_type": "b"},  # 1,024 together: the limit
+        {"id": "a", "name": "x" * 1023, "content_type": "b"},
+        {"id": " a", "name": "x" * 1022, "content_type": "b"},  # over the limit only as it came
+        {"name": " jane@example.com "},
+        {"name": "call 415-555-0123 "},
+        {"id": "\u00a0SKU 1234 5678\u00a0"},  # no-break spaces around eight digits
+        {"id": "1234 ", "name": " 5678"},  # eight digits, but in two texts
+        {"content_type": " +1 555 0100"},
         {"group_id": "G-1"},
         {"currency": "EUR"},
         {"price": "30.00"},
