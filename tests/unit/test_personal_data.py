@@ -6,10 +6,11 @@ import json
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
+from connector.core import personal_data
 from connector.core.actions import ActionConfig
 from connector.core.personal_data import EMAIL_ADDRESS, PHONE_NUMBER, clean_url, personal_kind, scrub
 from connector.core.pipeline import prepare_events
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.core import NOW_MS, sample_settings
@@ -285,3 +286,27 @@ def test_no_email_or_phone_in_custom_data_plan_id_or_items_reaches_the_body(cust
     assert '"data.plan_id"' in warnings and 'read from \\"plan\\"' in warnings
     for value in [*carried, item_name, plan]:
         assert value not in warnings
+
+
+#: Texts near the rules' edges: digits (ASCII and Arabic-Indic), the phone separators, letters, `@`, `%`, `+`.
+_EDGE_TEXTS = st.text(alphabet="0123456789 ().-\t|xA@%+é٠٧", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_EDGE_TEXTS)
+@example("12345678")  # exactly eight digits: the count's edge
+@example("x12-34-56-78x")
+@example("1 2 3 4 5 6 7")
+@example("٠٧٧٠٠ ٩٠٠٤١٧")  # not ASCII: the search decides
+def test_may_be_personal_counts_ascii_digits_first_and_says_what_the_search_says(text):
+    # Its short path (fewer than eight ASCII digits in all, counted without a search) must never hide a match.
+    general = "@" in text or "%" in text or "+" in text or personal_data._EIGHT_DIGITS.search(text) is not None
+    assert personal_data.may_be_personal(text) == general
+
+
+@settings(max_examples=500, deadline=None)
+@given(_EDGE_TEXTS)
+def test_an_id_without_at_percent_or_plus_is_judged_as_the_general_rule_judges_it(event_id):
+    kind = personal_kind(event_id)
+    general = None if kind == PHONE_NUMBER and "+" not in event_id else kind
+    assert personal_data.personal_id_kind(event_id) == general

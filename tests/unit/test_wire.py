@@ -226,6 +226,14 @@ PLAIN_ITEM = {"name": "Red T-Shirt", "content_type": "apparel", "quantity": "2",
         {"id": "x" * 1024},
         {"id": "x" * 1025},
         {"id": "x" * 600, "name": "y" * 600},
+        {"id": "a", "name": "x" * 1022, "content_type": "b"},  # 1,024 together: the limit
+        {"id": "a", "name": "x" * 1023, "content_type": "b"},
+        {"id": " a", "name": "x" * 1022, "content_type": "b"},  # over the limit only as it came
+        {"name": " jane@example.com "},
+        {"name": "call 415-555-0123 "},
+        {"id": "\u00a0SKU 1234 5678\u00a0"},  # no-break spaces around eight digits
+        {"id": "1234 ", "name": " 5678"},  # eight digits, but in two texts
+        {"content_type": " +1 555 0100"},
         {"group_id": "G-1"},
         {"currency": "EUR"},
         {"price": "30.00"},
@@ -892,3 +900,38 @@ def test_content_item_quantity_must_be_a_count(quantity):
     built = build_event(EventSpec("order_created"), values, NOW_MS)
     assert built.event is None
     assert [issue.field for issue in built.errors] == ["data.contents[0].quantity"]
+
+
+#: JSON as events carry it (custom data passes any JSON value on): NaN and the infinities included, since
+#: Python's encoder writes them, and keys Python's encoder converts (numbers, booleans, null).
+_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_encode_event_writes_what_json_dumps_writes_byte_for_byte(event):
+    # encode_event calls the C encoder it built once; json.dumps builds one per call, with the same options.
+    try:
+        expected = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the pipeline names the field (tests/unit/test_pipeline.py)
+        with pytest.raises(UnicodeEncodeError):
+            encode_event(event)
+        return
+    assert encode_event(event) == expected
+
+
+def test_encode_event_refuses_what_json_dumps_refuses_with_the_same_error():
+    for event in ({"a": object()}, {"a": {(1, 2): 1}}):
+        with pytest.raises(TypeError) as ours:
+            encode_event(event)
+        with pytest.raises(TypeError) as theirs:
+            json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        assert str(ours.value) == str(theirs.value)

@@ -55,6 +55,7 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
     mapped = Mapped({}, {}, [])  # given, not made by the default factories: one is built per event
     values, sources = mapped.values, mapped.sources
     attributes = payload.attributes
+    every_mapping_found = True
     for name, attribute in action.mappings.items():
         # What lookup() answers, probing the merged attributes first without the call (most names are there).
         value = attributes.get(attribute)
@@ -63,6 +64,8 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         # Anything but None, "" and []; a truthy value, the common case, is none of them (one cheap test).
         if value or (value is not None and value != "" and value != []):
             values[name], sources[name] = value, attribute
+        else:
+            every_mapping_found = False
     # Custom properties keep their JSON type; an attribute the payload lacks is left out, not sent as null.
     if action.custom_data:  # most actions have none: no dicts to build
         custom = {name: payload.lookup(attribute) for name, attribute in action.custom_data.items()}
@@ -75,7 +78,8 @@ def map_event(action: ActionConfig, payload: Payload) -> Mapped:
         mapped.warnings.append(_items_dropped(dropped, sources["contents"]))
     if action.disable_automapping:
         return mapped
-    explicit = {name for name in action.mappings if name not in values}  # mapped, but the event lacks it
+    # Mapped, but the event lacks it; nothing removed a value set above, so none when every mapping found one.
+    explicit = () if every_mapping_found else {name for name in action.mappings if name not in values}
     dropped_items = payload.automap_into(values, sources, values.get("source_url"))
     if dropped_items:
         mapped.warnings.append(_items_dropped(dropped_items, sources["contents"]))

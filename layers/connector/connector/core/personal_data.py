@@ -51,10 +51,23 @@ _DECODE_ROUNDS = 2
 _EIGHT_DIGITS = re.compile(r"\d(?:[\s().-]{0,2}\d){7}")
 
 
+#: The same, for ASCII text, where `\d` is `[0-9]`: a third faster than the Unicode class.
+_EIGHT_ASCII_DIGITS = re.compile(r"[0-9](?:[\s().-]{0,2}[0-9]){7}")
+_ASCII_DIGITS = b"0123456789"
+
+
 def may_be_personal(text: str) -> bool:
     """False for a text that holds no `@` (every email address), no `%` or `+` (an encoded value) and no eight
-    digits (every phone number): most texts, told by three substring tests and one search."""
-    return "@" in text or "%" in text or "+" in text or _EIGHT_DIGITS.search(text) is not None
+    digits (every phone number): most texts, told by three substring tests and a count or one search."""
+    if "@" in text or "%" in text or "+" in text:
+        return True
+    if text.isascii():
+        # Fewer than eight digits in all, as bytes.translate counts them (a fifth of a search's cost): no phone.
+        raw = text.encode("ascii")
+        if len(raw) - len(raw.translate(None, _ASCII_DIGITS)) < 8:
+            return False
+        return _EIGHT_ASCII_DIGITS.search(text) is not None
+    return _EIGHT_DIGITS.search(text) is not None
 
 
 def personal_kind(text: str) -> str | None:
@@ -75,6 +88,8 @@ def personal_id_kind(event_id: str) -> str | None:
     An id is required, so one that looks personal refuses its event; order numbers are often written like
     a local phone number (`1234-5678`), so only the international form (`+14155550123`) counts here.
     """
+    if "@" not in event_id and "%" not in event_id and "+" not in event_id:
+        return None  # the common id: no email address (not even encoded), and a phone number would need a `+`
     kind = personal_kind(event_id)
     if kind == PHONE_NUMBER and "+" not in event_id:
         return None
@@ -143,10 +158,9 @@ def clean_url(url: str, keep: Iterable[str]) -> tuple[str, list[str]]:
     """
     if "?" not in url and "#" not in url and "@" not in url and not personal_kind(url):
         return url, []  # the common page URL: nothing to cut
-    parts = urlsplit(url)
+    scheme, netloc, path, query = urlsplit(url)[:4]  # urlsplit caches: a page's URL repeats
     notes: list[str] = []
-    host = parts.netloc.rpartition("@")[2]
-    path = parts.path
+    host = netloc.rpartition("@")[2]
     if path and personal_kind(path):
         segments = path.split("/")
         for position, segment in enumerate(segments):
@@ -155,8 +169,8 @@ def clean_url(url: str, keep: Iterable[str]) -> tuple[str, list[str]]:
                 path = "/".join(segments[:position]) + "/"
                 notes.append(f"the URL path from the segment that looks like {kind} on was dropped")
                 break
-    cleaned = f"{parts.scheme}://{host}{path}"
-    kept = _kept_query(parts.query, frozenset(keep), notes) if parts.query else []
+    cleaned = f"{scheme}://{host}{path}"
+    kept = _kept_query(query, frozenset(keep), notes) if query else []
     return (cleaned + "?" + "&".join(kept) if kept else cleaned), notes
 
 
@@ -164,7 +178,8 @@ def _kept_query(query: str, keep: frozenset[str], notes: list[str]) -> list[str]
     kept = []
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        name = unquote_plus(name)
+        if "%" in name or "+" in name:  # else unquote_plus would give the name back as it is
+            name = unquote_plus(name)
         if name not in keep:
             continue
         kind = personal_kind(value)

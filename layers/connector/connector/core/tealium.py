@@ -74,6 +74,11 @@ AUTOMAP_PLANS: dict[str, tuple[str | None, bool, str, tuple[str, ...]]] = {
 AUTOMAP_PLAIN_NAMES = frozenset(
     name for name, (cookie, dotted, _, _) in AUTOMAP_PLANS.items() if cookie is None and not dotted
 )
+#: AUTOMAP_SOURCES as automap_into walks it: each field with its names, each marked plain or not, once.
+_AUTOMAP_STEPS = tuple(
+    (field_name, tuple((name, name in AUTOMAP_PLAIN_NAMES) for name in names))
+    for field_name, names in AUTOMAP_SOURCES.items()
+)
 
 
 def parse_body(body: str | bytes | None, content_type: str | None, query: Mapping[str, str] | None) -> list[object]:
@@ -189,11 +194,11 @@ class Payload:
         A field already in `values` (an explicit mapping gave it) is never read: its value would be dropped.
         """
         attributes, (event, data) = self.attributes, self.events
-        for field_name, names in AUTOMAP_SOURCES.items():
+        for field_name, names in _AUTOMAP_STEPS:
             if field_name in values:
                 continue
-            for name in names:
-                if name in AUTOMAP_PLAIN_NAMES:
+            for name, plain in names:
+                if plain:
                     # _automap_value for a name with no dot and no `cp.`, inline (most names, mostly absent):
                     # the data layer, then the event's top, then its `data`; empty text counts as absent.
                     value = attributes.get(name)

@@ -232,5 +232,6 @@ def _add_custom_properties(b: Builder, data: dict[str, object]) -> None:
 def _without_personal_data(b: Builder, url: str, kept_query_parameters: frozenset[str]) -> str:
     """The source URL with scheme, host, path and only the kept query parameters that look personal in no way."""
     cleaned, notes = personal_data.clean_url(url, kept_query_parameters)
-    b.warnings.extend(Issue("source_url", note) for note in notes)
+    if notes:  # most URLs lose nothing: no generator to build
+        b.warnings.extend(Issue("source_url", note) for note in notes)
     return cleaned

@@ -29,6 +29,8 @@ _QUANTITY_DIGITS = 9
 #: The keys of the commonest item: the one connector/core/tealium.py builds from a full set of retail columns.
 PLAIN_ITEM_KEYS = ("id", "name", "content_type", "quantity", "price_major")
 _plain_item_values = itemgetter(*PLAIN_ITEM_KEYS)
+_PLAIN_ITEM_COUNT = len(PLAIN_ITEM_KEYS)
+_PLAIN_TEXTS_CHARS = MAX_TEXT_CHARS + 2
 
 
 def build_contents(b: Builder, currency: str | None) -> list[dict[str, object]]:
@@ -60,7 +62,7 @@ def _plain_contents(items: list[object], currency: str | None, separator: str) -
         return None  # no price could be read by money.cents_column: the general path decides
     contents, prices = [], []
     for item in items:
-        if type(item) is not dict or len(item) != len(PLAIN_ITEM_KEYS):
+        if type(item) is not dict or len(item) != _PLAIN_ITEM_COUNT:
             return None
         try:
             item_id, name, content_type, quantity, price = _plain_item_values(item)
@@ -68,16 +70,19 @@ def _plain_contents(items: list[object], currency: str | None, separator: str) -
             return None
         if not (type(item_id) is type(name) is type(content_type) is type(quantity) is type(price) is str):
             return None
-        # Within the limit together, so each is; longer texts take the general path.
-        if len(item_id) + len(name) + len(content_type) > MAX_TEXT_CHARS:
+        texts = f"{item_id}|{name}|{content_type}"  # `|` joins no run of digits
+        # Within the limit together (two `|` aside), so each is; longer texts take the general path.
+        if len(texts) > _PLAIN_TEXTS_CHARS:
             return None
+        # Judged as they came: stripping whitespace at a text's ends adds or removes no `@`, `%`, `+` or digit,
+        # and ends no run of digits (a run starts and ends with a digit).
+        if may_be_personal(texts):
+            return None  # the general path judges each text, drops one that is personal and warns
         item_id, name, content_type = item_id.strip(), name.strip(), content_type.strip()
         if not (item_id and name and content_type and len(quantity) <= _QUANTITY_DIGITS):
             return None
         if not (quantity.isascii() and quantity.isdigit()):
             return None
-        if may_be_personal(f"{item_id}|{name}|{content_type}"):  # `|` joins no run of digits
-            return None  # the general path judges each text, drops one that is personal and warns
         # The amount is read below, with the whole column; its key is written now, in OpenAI's order.
         wire_item = {
             "id": item_id,

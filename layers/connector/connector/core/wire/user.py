@@ -82,9 +82,13 @@ def build_user(b: Builder) -> dict[str, object]:
             continue
         wire_name, normalizer, scalar_field = USER_FIELD_RULES[key]
         if scalar_field is not None:
-            value = b.read(key, scalar_field, normalizer, drop_only=True)
-            if value is not None:
-                user[wire_name] = value
+            # What b.read(key, scalar_field, normalizer, drop_only=True) does, without the call: None was skipped above.
+            if raw == "":
+                continue
+            try:
+                user[wire_name] = normalizer(raw)
+            except InvalidValue as problem:
+                b.warnings.append(Issue(scalar_field, str(problem)))
             continue
         if type(raw) is str and wire_name not in user:
             # One text value for a list not started yet, the common case: what the loop below does, in short.
